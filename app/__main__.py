@@ -1,0 +1,5 @@
+import sys
+
+from infiniscape.cli import main
+
+sys.exit(main())

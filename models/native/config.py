@@ -1,0 +1,75 @@
+"""Configuration of the native infinite generator (one YAML file per named config in configs/)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    channels: int  # feature channels at this resolution
+    convs: int  # padding-free 3x3 convolutions at this resolution
+
+
+@dataclass(frozen=True)
+class NativeConfig:
+    name: str = "native"
+    tile_size: int = 256  # output pixels per tile side
+    z_dim: int = 256  # global latent (style anchor) size
+    w_dim: int = 256  # intermediate latent size
+    mapping_layers: int = 4
+    mapping_lr_mul: float = 0.01
+    local_channels: int = 32  # channels of the local latent lattice (one cell = base_scale px)
+    style_spacing: int = 1024  # world pixels between style anchors (2D lattice)
+    coord_octaves: int = 4  # horizontal periods style_spacing / 2**k, k < coord_octaves
+    vertical: str = "saturating"  # "saturating" (landscapes: horizon at world y = 0) or "periodic"
+    vertical_scales: tuple[int, ...] = (64, 256, 1024)  # px; tanh(y / s) per scale when saturating
+    noise: bool = True
+    init_seed: int = 0  # weights of an untrained model are drawn from this seed
+    # Resolutions from coarse to fine; each stage after the first upsamples 2x.
+    stages: tuple[StageSpec, ...] = field(default_factory=lambda: (
+        StageSpec(128, 3), StageSpec(128, 2), StageSpec(64, 2), StageSpec(32, 2), StageSpec(16, 1)))
+
+    @property
+    def base_scale(self) -> int:
+        """World pixels per pixel of the coarsest stage (= local lattice spacing)."""
+        return 2 ** (len(self.stages) - 1)
+
+    @property
+    def coord_channels(self) -> int:
+        vertical = 2 * self.coord_octaves if self.vertical == "periodic" else len(self.vertical_scales)
+        return 2 * self.coord_octaves + vertical
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent key."""
+        if self.vertical not in ("saturating", "periodic"):
+            raise ValueError(f"vertical must be 'saturating' or 'periodic', got {self.vertical!r}")
+        if not self.stages:
+            raise ValueError("stages must list at least one resolution")
+        if self.tile_size % self.base_scale:
+            raise ValueError(f"tile_size {self.tile_size} is not a multiple of base scale {self.base_scale}")
+        if self.style_spacing % self.tile_size:
+            raise ValueError(f"style_spacing {self.style_spacing} is not a multiple of tile_size")
+        if self.style_spacing % (2 ** self.coord_octaves):
+            raise ValueError("style_spacing must be divisible by 2**coord_octaves (periods divide it)")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["stages"] = [[s["channels"], s["convs"]] for s in d["stages"]]
+        d["vertical_scales"] = list(self.vertical_scales)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NativeConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known - {"family"})
+        if unknown:
+            raise ValueError(f"unknown config key {unknown[0]!r}")
+        kw = {k: v for k, v in d.items() if k in known}
+        if "stages" in kw:
+            kw["stages"] = tuple(StageSpec(int(c), int(n)) for c, n in kw["stages"])
+        if "vertical_scales" in kw:
+            kw["vertical_scales"] = tuple(int(s) for s in kw["vertical_scales"])
+        cfg = cls(**kw)
+        cfg.validate()
+        return cfg

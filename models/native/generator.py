@@ -1,0 +1,142 @@
+"""The native generator: padding-free synthesis over world-anchored windows.
+
+A window is a base-aligned rectangle of world pixels. Every layer works on an explicit window of
+its own pixel grid; a layer at scale f (world pixels per layer pixel) holds pixel i centred on
+world coordinate ``i * f + (f - 1) / 2``. The ``WindowPlan`` says, for a window of n output pixels
+starting at world o, which window every layer covers: ``start = o / f + offset``,
+``size = n / f + extra`` — the same offsets for every window, which is what makes tiles exact
+crops of one infinite computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import NativeConfig
+from .layers import MappingNetwork, SpatialModConv, ToRGB, mix_styles, upsample2x_valid
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A layer's window relative to the requested one, along one axis (both axes alike)."""
+
+    scale: int  # world pixels per layer pixel
+    offset: int  # first layer pixel minus (window origin / scale)
+    extra: int  # layer window size minus (window size / scale)
+
+    def start(self, origin: int) -> int:
+        return origin // self.scale + self.offset
+
+    def size(self, n: int) -> int:
+        return n // self.scale + self.extra
+
+    def centres(self, origin: int, n: int) -> torch.Tensor:
+        """World coordinates of the pixel centres of this grid for a window (origin, n)."""
+        i = torch.arange(self.start(origin), self.start(origin) + self.size(n), dtype=torch.float64)
+        return i * self.scale + (self.scale - 1) / 2
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Where every layer of the synthesis network reads and writes, for any window."""
+
+    margin: int  # base pixels of margin on each side of the input
+    input: Grid  # local latents and coordinates
+    conv_styles: tuple[Grid, ...]  # input grid of every modulated conv (style maps)
+    conv_noise: tuple[Grid, ...]  # output grid of every modulated conv (noise maps)
+    rgb_styles: tuple[Grid, ...]  # grid of every ToRGB
+    output: Grid  # final RGB before the crop to the window
+
+
+def plan_windows(cfg: NativeConfig) -> WindowPlan:
+    """Find the smallest input margin whose valid output covers the window, and the layer grids."""
+    for margin in range(64):
+        plan = _simulate(cfg, margin)
+        if plan.output.offset <= 0 and plan.output.offset + plan.output.extra >= 0:
+            return plan
+    raise ValueError("no input margin up to 64 covers the window: too many layers for the tile")
+
+
+def _simulate(cfg: NativeConfig, margin: int) -> WindowPlan:
+    scale = cfg.base_scale
+    off, ext = -margin, 2 * margin
+    inp = Grid(scale, off, ext)
+    conv_styles, conv_noise, rgb_styles = [], [], []
+    for si, stage in enumerate(cfg.stages):
+        if si > 0:
+            scale //= 2
+            off, ext = 2 * off + 1, 2 * ext - 2
+        for _ in range(stage.convs):
+            conv_styles.append(Grid(scale, off, ext))
+            off, ext = off + 1, ext - 2
+            conv_noise.append(Grid(scale, off, ext))
+        rgb_styles.append(Grid(scale, off, ext))
+    return WindowPlan(margin, inp, tuple(conv_styles), tuple(conv_noise), tuple(rgb_styles),
+                      Grid(scale, off, ext))
+
+
+class Synthesis(nn.Module):
+    """Coarse-to-fine stack of spatially modulated valid convolutions with RGB skips."""
+
+    def __init__(self, cfg: NativeConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.plan = plan_windows(cfg)
+        convs, torgbs = [], []
+        in_ch = cfg.local_channels + cfg.coord_channels
+        for stage in cfg.stages:
+            for _ in range(stage.convs):
+                convs.append(SpatialModConv(in_ch, stage.channels, cfg.w_dim, noise=cfg.noise))
+                in_ch = stage.channels
+            torgbs.append(ToRGB(in_ch, cfg.w_dim))
+        self.convs = nn.ModuleList(convs)
+        self.torgbs = nn.ModuleList(torgbs)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, conv_weights: list[torch.Tensor],
+                rgb_weights: list[torch.Tensor], noises: list[torch.Tensor | None]) -> torch.Tensor:
+        """x: local latents + coordinates on the input grid [N, C, h, w]; w: codes [N, K, w_dim];
+        conv_weights / rgb_weights: style weights [N, K, h, w] on each layer's grid;
+        noises: [N, 1, h, w] on each conv's output grid or None. Returns RGB on the output grid."""
+        assert x.shape[1] == self.cfg.local_channels + self.cfg.coord_channels, x.shape
+        rgb = None
+        ci = 0
+        for si, stage in enumerate(self.cfg.stages):
+            if si > 0:
+                x = upsample2x_valid(x)
+                rgb = upsample2x_valid(rgb)
+            for _ in range(stage.convs):
+                conv = self.convs[ci]
+                x = conv(x, mix_styles(conv.affine, w, conv_weights[ci]), noises[ci])
+                ci += 1
+            torgb = self.torgbs[si]
+            y = torgb(x, mix_styles(torgb.affine, w, rgb_weights[si]))
+            if rgb is None:
+                rgb = y
+            else:
+                c = (rgb.shape[2] - y.shape[2]) // 2, (rgb.shape[3] - y.shape[3]) // 2
+                rgb = rgb[:, :, c[0]:c[0] + y.shape[2], c[1]:c[1] + y.shape[3]] + y
+        return rgb
+
+
+class NativeGenerator(nn.Module):
+    """Mapping network + padding-free synthesis; pure tensors in, tensors out (no I/O)."""
+
+    def __init__(self, cfg: NativeConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.mapping = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.mapping_layers, cfg.mapping_lr_mul)
+        self.synthesis = Synthesis(cfg)
+
+    @property
+    def plan(self) -> WindowPlan:
+        return self.synthesis.plan
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor, conv_weights: list[torch.Tensor],
+                rgb_weights: list[torch.Tensor], noises: list[torch.Tensor | None],
+                truncation: float = 1.0, update_w_avg: bool = False) -> torch.Tensor:
+        w = self.mapping(z, truncation=truncation, update_w_avg=update_w_avg)
+        return self.synthesis(x, w, conv_weights, rgb_weights, noises)

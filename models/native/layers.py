@@ -1,0 +1,160 @@
+"""Building blocks of the native generator: every spatial op is padding-free ("valid").
+
+A layer never invents values at a border: it consumes an explicit margin of its input and returns
+a smaller window. So any window of the infinite feature plane is computed exactly as a crop of the
+infinite computation, and tiles join without seams by construction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_GAIN = math.sqrt(2.0)
+
+
+class EqualLinear(nn.Module):
+    """Fully connected layer with equalised learning rate (weights scaled at run time)."""
+
+    def __init__(self, in_features: int, out_features: int, bias_init: float = 0.0, lr_mul: float = 1.0,
+                 activation: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init)))
+        self.weight_gain = lr_mul / math.sqrt(in_features)
+        self.lr_mul = lr_mul
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.linear(x, self.weight * self.weight_gain, self.bias * self.lr_mul)
+        return F.leaky_relu(x, 0.2) * LRELU_GAIN if self.activation else x
+
+
+class MappingNetwork(nn.Module):
+    """z -> w, with the running mean ``w_avg`` that truncation pulls towards."""
+
+    def __init__(self, z_dim: int, w_dim: int, num_layers: int, lr_mul: float = 0.01,
+                 w_avg_beta: float = 0.995):
+        super().__init__()
+        dims = [z_dim] + [w_dim] * num_layers
+        self.layers = nn.Sequential(*[EqualLinear(dims[i], dims[i + 1], lr_mul=lr_mul, activation=True)
+                                      for i in range(num_layers)])
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+        self.w_avg_beta = w_avg_beta
+
+    def forward(self, z: torch.Tensor, truncation: float = 1.0, update_w_avg: bool = False) -> torch.Tensor:
+        z = z * torch.rsqrt(z.square().mean(dim=-1, keepdim=True) + 1e-8)
+        w = self.layers(z)
+        if update_w_avg:
+            self.w_avg.copy_(w.detach().reshape(-1, w.shape[-1]).mean(0).lerp(self.w_avg, self.w_avg_beta))
+        if truncation != 1.0:
+            w = self.w_avg.lerp(w, truncation)
+        return w
+
+
+def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-pixel style from K codes: sum_k weights_k(x, y) * A(w_k).
+
+    w [N, K, w_dim], weights [N, K, H, W] -> styles [N, C, H, W]. Because A is affine and the
+    weights sum to one, this equals A applied to the interpolated w (SA-AdaIN in 2D)."""
+    s = affine(w)  # [N, K, C]
+    return torch.einsum("nkc,nkhw->nchw", s, weights)
+
+
+class SpatialModConv(nn.Module):
+    """Spatially modulated 3x3 convolution (SA-AdaIN), valid padding, per-pixel demodulation.
+
+    The input is modulated per pixel by the style map, convolved with the shared weight, then each
+    output pixel is demodulated with the style at that pixel: d = rsqrt(sum_i |W_oi|^2 s_i^2)."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, kernel: int = 3, noise: bool = True):
+        super().__init__()
+        self.kernel = kernel
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.noise_strength = nn.Parameter(torch.zeros([])) if noise else None
+        self.weight_gain = 1.0 / math.sqrt(in_channels * kernel * kernel)
+
+    @property
+    def margin(self) -> int:
+        return self.kernel // 2
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        # x, styles [N, Cin, H, W] -> [N, Cout, H - 2m, W - 2m]
+        m = self.margin
+        weight = self.weight * self.weight_gain
+        y = F.conv2d(x * styles, weight)
+        s_out = styles[:, :, m:styles.shape[2] - m, m:styles.shape[3] - m]
+        demod = F.conv2d(s_out.square(), weight.square().sum(dim=(2, 3), keepdim=True))
+        y = y * torch.rsqrt(demod + 1e-8)
+        if noise is not None and self.noise_strength is not None:
+            y = y + noise * self.noise_strength
+        y = y + self.bias.view(1, -1, 1, 1)
+        return F.leaky_relu(y, 0.2) * LRELU_GAIN
+
+
+class ToRGB(nn.Module):
+    """Spatially modulated 1x1 convolution to RGB, no demodulation (as in StyleGAN2)."""
+
+    def __init__(self, in_channels: int, w_dim: int):
+        super().__init__()
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(3, in_channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(3))
+        self.weight_gain = 1.0 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x * styles, self.weight * self.weight_gain, self.bias)
+
+
+def upsample2x_valid(x: torch.Tensor) -> torch.Tensor:
+    """Bilinear 2x upsampling with no padding: [N, C, H, W] -> [N, C, 2H - 2, 2W - 2].
+
+    Fine pixel 2i sits a quarter of a coarse pixel left of coarse pixel i, so it is
+    0.25 x[i-1] + 0.75 x[i]; fine pixel 2i+1 is 0.75 x[i] + 0.25 x[i+1]. Only outputs whose both
+    neighbours exist are produced: a window starting at coarse index s maps to fine index 2s + 1."""
+    x = _upsample_axis(x, dim=3)
+    return _upsample_axis(x, dim=2)
+
+
+def _upsample_axis(x: torch.Tensor, dim: int) -> torch.Tensor:
+    n = x.shape[dim]
+    left, right = x.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1)
+    # each coarse pair (i, i+1) yields fine 2i+1 then fine 2i+2
+    odd = left * 0.75 + right * 0.25
+    even = left * 0.25 + right * 0.75
+    out = torch.stack([odd, even], dim=dim + 1)
+    shape = list(odd.shape)
+    shape[dim] = 2 * (n - 1)
+    return out.reshape(shape)
+
+
+def coordinate_features(xs: np.ndarray, ys: np.ndarray, style_spacing: int, octaves: int,
+                        vertical: str, vertical_scales: tuple[int, ...]) -> np.ndarray:
+    """World-anchored coordinate features at pixel centres xs [W], ys [H] -> float32 [C, H, W].
+
+    Horizontal: sin/cos with periods style_spacing / 2**k, so every period divides the anchor
+    lattice period and training on one period covers every offset (as ALIS). Vertical: the same
+    periodic features (textures) or tanh(y / s) saturating away from the horizon at world y = 0
+    (landscapes, as InfinityGAN, but never re-centred on a canvas)."""
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    feats = []
+    for k in range(octaves):
+        phase = 2.0 * np.pi * xs * (2 ** k) / style_spacing
+        feats += [np.broadcast_to(np.sin(phase)[None, :], (len(ys), len(xs))),
+                  np.broadcast_to(np.cos(phase)[None, :], (len(ys), len(xs)))]
+    if vertical == "periodic":
+        for k in range(octaves):
+            phase = 2.0 * np.pi * ys * (2 ** k) / style_spacing
+            feats += [np.broadcast_to(np.sin(phase)[:, None], (len(ys), len(xs))),
+                      np.broadcast_to(np.cos(phase)[:, None], (len(ys), len(xs)))]
+    else:
+        for s in vertical_scales:
+            feats.append(np.broadcast_to(np.tanh(ys / s)[:, None], (len(ys), len(xs))))
+    return np.stack(feats).astype(np.float32)

@@ -1,0 +1,128 @@
+"""The native generator on the model contract: footprints, lattice fields, batched tile renders."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..contract import Capabilities, CellRange, FieldSpec, InfiniteGenerator, LatentSource, RenderSettings, Tile
+from ..styles import LatticeStyleMap, StylePlan, lattice_anchor_cells
+from .config import NativeConfig
+from .generator import Grid, NativeGenerator
+from .layers import coordinate_features
+
+
+class NativeModel(InfiniteGenerator):
+    """Padding-free, 2D-infinite generator with exact seams."""
+
+    family = "native"
+
+    def __init__(self, generator: NativeGenerator, device: str | torch.device = "cpu", source: str = ""):
+        self.generator = generator.eval().requires_grad_(False).to(device)
+        self.cfg: NativeConfig = generator.cfg
+        self.device = torch.device(device)
+        self.source = source or self.cfg.name
+        self.tile_size = self.cfg.tile_size
+        self.plan = generator.plan
+        cfg = self.cfg
+        fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style"),
+                  FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
+        if cfg.noise:
+            fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise") for i, g in enumerate(self.plan.conv_noise)]
+        self.fields = {f.name: f for f in fields}
+        self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
+                                         input_transform=False, noise=cfg.noise)
+        self._lattice_styles = LatticeStyleMap()
+
+    # -- geometry -------------------------------------------------------------------------------
+    def _check_window(self, x: int, y: int, width: int, height: int) -> None:
+        b = self.cfg.base_scale
+        if x % b or y % b or width % b or height % b or width <= 0 or height <= 0:
+            raise ValueError(f"window ({x}, {y}, {width}, {height}) is not aligned to {b} px")
+
+    def _cells(self, grid: Grid, x: int, y: int, width: int, height: int) -> CellRange:
+        x0, y0 = grid.start(x), grid.start(y)
+        return CellRange(x0, y0, x0 + grid.size(width), y0 + grid.size(height))
+
+    def _style_box(self, x: int, y: int, width: int, height: int) -> tuple[float, float, float, float]:
+        """World box covered by the input grid; every later layer's pixels lie inside it."""
+        g = self.plan.input
+        x0, y0 = g.start(x) * g.scale, g.start(y) * g.scale
+        return (x0, y0, x0 + g.size(width) * g.scale - 1, y0 + g.size(height) * g.scale - 1)
+
+    def footprint(self, tile: Tile) -> dict[str, CellRange]:
+        return self.window_footprint(*tile.rect(self.tile_size))
+
+    def window_footprint(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
+        """Cells of every field that a window reads."""
+        self._check_window(x, y, width, height)
+        out = {"style": lattice_anchor_cells(self.fields["style"], *self._style_box(x, y, width, height)),
+               "local": self._cells(self.plan.input, x, y, width, height)}
+        if self.cfg.noise:
+            for i, g in enumerate(self.plan.conv_noise):
+                out[f"noise{i}"] = self._cells(g, x, y, width, height)
+        return out
+
+    # -- rendering ------------------------------------------------------------------------------
+    def render(self, tiles: list[Tile], latents: LatentSource,
+               settings: RenderSettings | None = None) -> torch.Tensor:
+        t = self.tile_size
+        return self.render_windows([(tile.ix * t, tile.iy * t) for tile in tiles], t, t, latents, settings)
+
+    @torch.no_grad()
+    def render_windows(self, origins: list[tuple[int, int]], width: int, height: int,
+                       latents: LatentSource, settings: RenderSettings | None = None) -> torch.Tensor:
+        """Render same-sized windows in one batch -> float32 [N, 3, height, width] on the CPU."""
+        settings = settings or RenderSettings()
+        inputs = [self.window_inputs(x, y, width, height, latents, settings) for x, y in origins]
+        batch = stack_window_inputs(inputs, self.device)
+        rgb = self.generator(batch["x"], batch["z"], batch["conv_weights"], batch["rgb_weights"],
+                             batch["noises"], truncation=settings.truncation)
+        g = self.plan.output
+        cy, cx = -g.offset, -g.offset
+        return rgb[:, :, cy:cy + height, cx:cx + width].float().cpu()
+
+    def window_inputs(self, x: int, y: int, width: int, height: int, latents: LatentSource,
+                      settings: RenderSettings) -> dict:
+        """Everything the synthesis network reads for one window, as numpy arrays."""
+        self._check_window(x, y, width, height)
+        cfg, plan = self.cfg, self.plan
+        local = latents.cells(self.fields["local"], self._cells(plan.input, x, y, width, height))
+        coords = coordinate_features(plan.input.centres(x, width).numpy(), plan.input.centres(y, height).numpy(),
+                                     cfg.style_spacing, cfg.coord_octaves, cfg.vertical, cfg.vertical_scales)
+        style_map = settings.style_map or self._lattice_styles
+        style: StylePlan = style_map.plan(self._style_box(x, y, width, height), latents, self.fields["style"])
+
+        def weights(g: Grid) -> np.ndarray:
+            return style.weights(g.centres(x, width).numpy(), g.centres(y, height).numpy())
+
+        noises = []
+        for i, g in enumerate(plan.conv_noise):
+            if cfg.noise and settings.noise_mode == "world":
+                noises.append(latents.cells(self.fields[f"noise{i}"], self._cells(g, x, y, width, height)))
+            else:
+                noises.append(None)
+        return {"x": np.concatenate([local, coords]), "z": style.z,
+                "conv_weights": [weights(g) for g in plan.conv_styles],
+                "rgb_weights": [weights(g) for g in plan.rgb_styles], "noises": noises}
+
+
+def stack_window_inputs(inputs: list[dict], device: torch.device) -> dict:
+    """Batch per-window inputs; windows touching fewer style codes are padded with zero weights."""
+    k = max(inp["z"].shape[0] for inp in inputs)
+
+    def pad_k(a: np.ndarray) -> np.ndarray:
+        return a if a.shape[0] == k else np.concatenate([a, np.zeros((k - a.shape[0],) + a.shape[1:], a.dtype)])
+
+    def stack(arrays: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(arrays)).to(device)
+
+    n_conv, n_rgb = len(inputs[0]["conv_weights"]), len(inputs[0]["rgb_weights"])
+    return {
+        "x": stack([i["x"] for i in inputs]),
+        "z": stack([pad_k(i["z"]) for i in inputs]),
+        "conv_weights": [stack([pad_k(i["conv_weights"][j]) for i in inputs]) for j in range(n_conv)],
+        "rgb_weights": [stack([pad_k(i["rgb_weights"][j]) for i in inputs]) for j in range(n_rgb)],
+        "noises": [None if inputs[0]["noises"][j] is None else stack([i["noises"][j] for i in inputs])
+                   for j in range(n_conv)],
+    }

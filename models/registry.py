@@ -1,0 +1,116 @@
+"""Resolve what the user names (a config name, a YAML config, a checkpoint) to a loaded model."""
+
+from __future__ import annotations
+
+import importlib.resources
+import zipfile
+from pathlib import Path
+
+import torch
+import yaml
+
+from .contract import InfiniteGenerator
+from .errors import ModelLoadError
+from .native.config import NativeConfig
+from .native.generator import NativeGenerator
+from .native.model import NativeModel
+
+CHECKPOINT_FORMAT = "infiniscape-native-v1"
+
+
+def builtin_configs() -> list[str]:
+    """Names of the configs shipped in infiniscape.configs."""
+    root = importlib.resources.files("infiniscape.configs")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_config(name_or_path: str | Path) -> dict:
+    """A config dict from a built-in name or a YAML path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text = path.read_text()
+    else:
+        res = importlib.resources.files("infiniscape.configs") / f"{name_or_path}.yaml"
+        if not res.is_file():
+            raise ModelLoadError(f"unknown model {str(name_or_path)!r}: pass a config name "
+                                 f"({', '.join(builtin_configs())}), a .yaml config or a checkpoint file")
+        text = res.read_text()
+    try:
+        cfg = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ModelLoadError(f"config {name_or_path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(cfg, dict):
+        raise ModelLoadError(f"config {name_or_path} is not a mapping of keys to values")
+    return cfg
+
+
+def build_native(cfg: dict) -> NativeGenerator:
+    """A native generator with deterministic initial weights (drawn from the config's init_seed)."""
+    family = cfg.get("family", "native")
+    if family != "native":
+        raise ModelLoadError(f"config family {family!r} is not supported; expected 'native'")
+    try:
+        config = NativeConfig.from_dict(cfg)
+    except (TypeError, ValueError) as e:
+        raise ModelLoadError(f"bad model config: {e}") from None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.init_seed)
+        return NativeGenerator(config)
+
+
+def save_checkpoint(generator: NativeGenerator, path: str | Path, extra: dict | None = None,
+                    half: bool = False) -> None:
+    """Write a self-describing checkpoint (config + weights) atomically."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+             for k, v in generator.state_dict().items()}
+    payload = {"format": CHECKPOINT_FORMAT, "config": generator.cfg.to_dict(), "G_ema": state,
+               "extra": extra or {}}
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path) -> NativeGenerator:
+    head = path.read_bytes()[:8] if path.stat().st_size else b""
+    if not head:
+        raise ModelLoadError(f"{path} is empty: pass a checkpoint written by infiniscape")
+    if head.startswith(b"\x80") and not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path} is a Python pickle (StyleGAN/ALIS network pickle?): "
+                             "this version loads only infiniscape checkpoints and configs")
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path} is not a model checkpoint (unknown file type): "
+                             "pass a config name, a .yaml config or an infiniscape checkpoint")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch reports corrupt or foreign zips in many ways
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"{path} could not be read as a checkpoint ({msg[:160]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ModelLoadError(f"{path} is a PyTorch file but not an infiniscape checkpoint "
+                             f"(no '{CHECKPOINT_FORMAT}' format tag)")
+    gen = build_native(payload["config"])
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["G_ema"].items()}
+    missing, unexpected = gen.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
+        raise ModelLoadError(f"{path} does not match its config ({what}; {len(missing)} missing, "
+                             f"{len(unexpected)} unexpected tensors)")
+    return gen
+
+
+def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerator:
+    """Load a model by config name, YAML config path or checkpoint path."""
+    s = str(name_or_path)
+    path = Path(s)
+    if path.suffix in (".yaml", ".yml") or not path.exists():
+        if not path.exists() and (path.suffix or "/" in s):
+            raise ModelLoadError(f"model file {s} does not exist")
+        return NativeModel(build_native(load_config(s)), device=device, source=s)
+    if path.is_dir():
+        raise ModelLoadError(f"{s} is a directory: pass a checkpoint file inside it")
+    try:
+        gen = _load_checkpoint(path)
+    except OSError as e:
+        raise ModelLoadError(f"cannot read {s}: {e.strerror or e}") from None
+    return NativeModel(gen, device=device, source=s)
