@@ -32,10 +32,11 @@ class StylePlan:
 
 
 def lattice_anchor_cells(spec: FieldSpec, x0: float, y0: float, x1: float, y1: float) -> CellRange:
-    """Anchor indices whose bilinear support meets the world box [x0, x1] x [y0, y1]."""
+    """Anchors with non-zero weight somewhere in the world box [x0, x1] x [y0, y1]:
+    anchor a weighs on x iff |x - a * S| < S."""
     s = spec.spacing
     return CellRange(int(np.floor(x0 / s)), int(np.floor(y0 / s)),
-                     int(np.floor(x1 / s)) + 2, int(np.floor(y1 / s)) + 2)
+                     int(np.ceil(x1 / s)) + 1, int(np.ceil(y1 / s)) + 1)
 
 
 class LatticeStyleMap:

@@ -1,0 +1,1 @@
+"""Subcommands of the `infiniscape` CLI, one module each (see infiniscape.cli)."""

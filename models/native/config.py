@@ -28,7 +28,7 @@ class NativeConfig:
     init_seed: int = 0  # weights of an untrained model are drawn from this seed
     # Resolutions from coarse to fine; each stage after the first upsamples 2x.
     stages: tuple[StageSpec, ...] = field(default_factory=lambda: (
-        StageSpec(128, 3), StageSpec(128, 2), StageSpec(64, 2), StageSpec(32, 2), StageSpec(16, 1)))
+        StageSpec(128, 3), StageSpec(96, 2), StageSpec(64, 2), StageSpec(32, 1), StageSpec(16, 1)))
 
     @property
     def base_scale(self) -> int:

@@ -10,7 +10,7 @@ crops of one infinite computation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -49,6 +49,11 @@ class WindowPlan:
     conv_noise: tuple[Grid, ...]  # output grid of every modulated conv (noise maps)
     rgb_styles: tuple[Grid, ...]  # grid of every ToRGB
     output: Grid  # final RGB before the crop to the window
+    # What the window's pixels actually depend on (the receptive field, computed backwards):
+    # the computed grids above are wider because margins come in whole base pixels.
+    needed_input: Grid | None = None
+    needed_noise: tuple[Grid, ...] = ()
+    needed_styles: tuple[Grid, ...] = ()  # every modulated layer's input, convs then ToRGBs
 
 
 def plan_windows(cfg: NativeConfig) -> WindowPlan:
@@ -56,7 +61,7 @@ def plan_windows(cfg: NativeConfig) -> WindowPlan:
     for margin in range(64):
         plan = _simulate(cfg, margin)
         if plan.output.offset <= 0 and plan.output.offset + plan.output.extra >= 0:
-            return plan
+            return _with_receptive_field(cfg, plan)
     raise ValueError("no input margin up to 64 covers the window: too many layers for the tile")
 
 
@@ -76,6 +81,36 @@ def _simulate(cfg: NativeConfig, margin: int) -> WindowPlan:
         rgb_styles.append(Grid(scale, off, ext))
     return WindowPlan(margin, inp, tuple(conv_styles), tuple(conv_noise), tuple(rgb_styles),
                       Grid(scale, off, ext))
+
+
+def _up_back(g: Grid) -> Grid:
+    """Coarse pixels read by bilinear-upsampled fine pixels g (fine f uses (f-1)//2 and +1)."""
+    start = (g.offset - 1) // 2
+    return Grid(g.scale * 2, start, (g.offset + g.extra - 2) // 2 + 2 - start)
+
+
+def _union(a: Grid, b: Grid) -> Grid:
+    start = min(a.offset, b.offset)
+    return Grid(a.scale, start, max(a.offset + a.extra, b.offset + b.extra) - start)
+
+
+def _with_receptive_field(cfg: NativeConfig, plan: WindowPlan) -> WindowPlan:
+    """Walk the network backwards from the window to the cells each layer really needs."""
+    noise: list[Grid] = []
+    conv_styles: list[Grid] = []
+    rgb_styles: list[Grid] = []
+    rgb = feat = Grid(1, 0, 0)
+    for si in reversed(range(len(cfg.stages))):
+        rgb_styles.append(rgb)
+        feat = rgb if si == len(cfg.stages) - 1 else _union(feat, rgb)
+        for _ in range(cfg.stages[si].convs):
+            noise.append(feat)
+            feat = Grid(feat.scale, feat.offset - 1, feat.extra + 2)
+            conv_styles.append(feat)
+        if si > 0:
+            feat, rgb = _up_back(feat), _up_back(rgb)
+    return replace(plan, needed_input=feat, needed_noise=tuple(reversed(noise)),
+                   needed_styles=tuple(reversed(conv_styles)) + tuple(reversed(rgb_styles)))
 
 
 class Synthesis(nn.Module):

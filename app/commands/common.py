@@ -1,0 +1,47 @@
+"""Arguments and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from infiniscape.models.errors import UserError
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default",
+                   help="config name (tiny, default), .yaml config or checkpoint file (default: default)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
+
+
+def resolve_device(name: str) -> str:
+    """'auto' picks CUDA when present; an unavailable device is a user error, not a crash."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"device {name} requested but no CUDA GPU is available: use --device cpu")
+        return name
+    if name != "cpu":
+        raise UserError(f"unknown device {name!r}: use cpu, cuda, cuda:N or auto")
+    return name
+
+
+def load_model_for(args: argparse.Namespace):
+    from infiniscape.models.registry import load_model
+
+    return load_model(args.model, device=resolve_device(args.device))
+
+
+def positive(kind: str):
+    """argparse type: a positive integer, with a message naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{kind} must be positive, got {value}")
+        return value
+    return parse

@@ -1,0 +1,105 @@
+"""Stream any world rectangle to disk tile row by tile row, with memory bounded by one row."""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..models.errors import UserError
+from .world import World, to_uint8
+
+FORMATS = (".png", ".npy")
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Fail early, before any rendering, if the output cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"output {path} must end in .png (8-bit image) or .npy (float32 values in [-1, 1])")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"cannot write {path}: permission denied")
+    return path
+
+
+class PngStreamWriter:
+    """Minimal streaming PNG encoder (8-bit RGB): rows go straight into one zlib stream."""
+
+    def __init__(self, f, width: int, height: int, level: int = 6):
+        self.f, self.width, self.height = f, width, height
+        self._z = zlib.compressobj(level)
+        self.rows_written = 0
+        f.write(b"\x89PNG\r\n\x1a\n")
+        self._chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+
+    def _chunk(self, kind: bytes, data: bytes) -> None:
+        self.f.write(struct.pack(">I", len(data)) + kind + data)
+        self.f.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)) & 0xFFFFFFFF))
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """rows: uint8 [n, width, 3]."""
+        assert rows.dtype == np.uint8 and rows.shape[1:] == (self.width, 3), rows.shape
+        filtered = np.zeros((rows.shape[0], self.width * 3 + 1), np.uint8)  # filter type 0 per row
+        filtered[:, 1:] = rows.reshape(rows.shape[0], -1)
+        data = self._z.compress(filtered.tobytes())
+        if data:
+            self._chunk(b"IDAT", data)
+        self.rows_written += rows.shape[0]
+
+    def close(self) -> None:
+        assert self.rows_written == self.height, (self.rows_written, self.height)
+        self._chunk(b"IDAT", self._z.flush())
+        self._chunk(b"IEND", b"")
+
+
+def export_region(world: World, x: int, y: int, width: int, height: int, out: str | Path,
+                  progress: Callable[[int], None] | None = None) -> Path:
+    """Render (x, y, width, height) to .png or .npy, written atomically (temp + rename)."""
+    out = check_output_path(out)
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            if out.suffix.lower() == ".png":
+                _write_png(world, x, y, width, height, f, progress)
+            else:
+                _write_npy(world, x, y, width, height, f, progress)
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _write_png(world, x, y, width, height, f, progress) -> None:
+    png = PngStreamWriter(f, width, height)
+    t = world.tile_size
+    strip, strip_y = None, None
+    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress):
+        if strip is None or oy != strip_y:
+            if strip is not None:
+                png.write_rows(strip)
+            rows = min(t - (y + oy) % t, height - oy)  # the tile row's rows inside the rectangle
+            strip, strip_y = np.empty((rows, width, 3), np.uint8), oy
+        strip[:, ox:ox + piece.shape[1]] = to_uint8(piece)
+    png.write_rows(strip)
+    png.close()
+
+
+def _write_npy(world, x, y, width, height, f, progress) -> None:
+    header = {"descr": "<f4", "fortran_order": False, "shape": (height, width, 3)}
+    np.lib.format.write_array_header_1_0(f, header)
+    base = f.tell()
+    f.truncate(base + height * width * 12)
+    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress):
+        for r in range(piece.shape[0]):  # each row of the piece is contiguous in the file
+            f.seek(base + ((oy + r) * width + ox) * 12)
+            f.write(np.ascontiguousarray(piece[r], dtype="<f4").tobytes())

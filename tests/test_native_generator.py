@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+from infiniscape.models.contract import CellRange, Tile
+from infiniscape.models.lattice import HashedLatents
+from infiniscape.models.native.layers import coordinate_features, upsample2x_valid
+from infiniscape.models.registry import load_model
+
+
+def stitch(tiles: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    return torch.cat([torch.cat(list(tiles[r * cols:(r + 1) * cols]), dim=2) for r in range(rows)], dim=1)
+
+
+@pytest.mark.parametrize("name", ["tiny", "default"])
+def test_tiles_stitch_exactly_to_a_one_pass_render(name, tiny, default_model):
+    model = tiny if name == "tiny" else default_model
+    t = model.tile_size
+    lat = HashedLatents(5)
+    one_pass = model.render_windows([(-t, -2 * t)], 2 * t, 2 * t, lat)[0]
+    tiles = model.render([Tile(-1, -2), Tile(0, -2), Tile(-1, -1), Tile(0, -1)], lat)
+    assert (one_pass - stitch(tiles, 2, 2)).abs().max().item() <= 1e-5
+
+
+def test_tile_is_bit_identical_across_runs_and_batches(tiny):
+    lat = HashedLatents(11)
+    tiles = [Tile(i, j) for i in range(-2, 2) for j in range(-1, 1)]
+    batched = tiny.render(tiles, lat)
+    for i, tile in enumerate(tiles):
+        assert torch.equal(tiny.render([tile], HashedLatents(11))[0], batched[i])
+
+
+class OverrideLatents(HashedLatents):
+    """The seeded lattice with one cell of one field replaced."""
+
+    def __init__(self, seed, field, cell):
+        super().__init__(seed)
+        self.field, self.cell = field, cell
+
+    def cells(self, spec, cells):
+        v = super().cells(spec, cells)
+        cx, cy = self.cell
+        if spec.name == self.field and cells.x0 <= cx < cells.x1 and cells.y0 <= cy < cells.y1:
+            v = v.copy()
+            v[:, cy - cells.y0, cx - cells.x0] += 3.0
+        return v
+
+
+@pytest.fixture(scope="module")
+def tiny_noisy():
+    model = load_model("tiny")
+    for conv in model.generator.synthesis.convs:
+        conv.noise_strength.fill_(0.5)  # trained models have non-zero noise strengths
+    return model
+
+
+@pytest.mark.parametrize("field", ["local", "style", "noise0", "noise5"])
+def test_footprint_is_exactly_what_a_tile_reads(tiny_noisy, field):
+    tiny = tiny_noisy
+    tile = Tile(1, -1)
+    fp: CellRange = tiny.footprint(tile)[field]
+    base = tiny.render([tile], HashedLatents(2))[0]
+    inside = [(fp.x0, fp.y0), (fp.x1 - 1, fp.y1 - 1)]
+    outside = [(fp.x0 - 1, fp.y0), (fp.x1, fp.y1 - 1), (fp.x0, fp.y1)]
+    for cell in inside:
+        changed = tiny.render([tile], OverrideLatents(2, field, cell))[0]
+        assert not torch.equal(changed, base), f"{field} cell {cell} inside the footprint had no effect"
+    for cell in outside:
+        same = tiny.render([tile], OverrideLatents(2, field, cell))[0]
+        assert torch.equal(same, base), f"{field} cell {cell} outside the footprint changed the tile"
+
+
+def test_every_layer_is_padding_free(tiny):
+    # A one-pass render of a window equals the crop of a wider one-pass render: no border effects.
+    lat = HashedLatents(4)
+    t = tiny.tile_size
+    wide = tiny.render_windows([(-2 * t, 0)], 4 * t, t, lat)[0]
+    inner = tiny.render_windows([(-t, 0)], 2 * t, t, lat)[0]
+    assert (wide[:, :, t:3 * t] - inner).abs().max().item() <= 1e-5
+
+
+def test_bilinear_upsampling_keeps_the_world_grid():
+    x = torch.arange(6.0).view(1, 1, 1, 6).expand(1, 1, 3, 6)
+    y = upsample2x_valid(x)
+    assert y.shape == (1, 1, 4, 10)
+    # fine pixel 2i+1 sits a quarter pixel right of coarse i: 0.75 x[i] + 0.25 x[i+1]
+    np.testing.assert_allclose(y[0, 0, 0].numpy(), [0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75, 4.25, 4.75])
+
+
+def test_coordinates_are_world_anchored_and_periodic():
+    xs = np.array([0.0, 100.0, 1024.0 + 100.0])
+    ys = np.array([-5000.0, 0.0, 5000.0])
+    f = coordinate_features(xs, ys, 1024, 4, "saturating", (64, 256))
+    np.testing.assert_allclose(f[:8, :, 1], f[:8, :, 2], atol=1e-5)  # period divides the anchor spacing
+    assert f[8, 1, 0] == 0.0  # horizon at world y = 0, not at a canvas centre
+    assert f[8, 0, 0] < -0.999 and f[8, 2, 0] > 0.999  # saturates far above and below
+    p = coordinate_features(xs, ys, 1024, 2, "periodic", ())
+    assert p.shape[0] == 8
+
+
+def test_style_weights_sum_to_one(default_model):
+    inp = default_model.window_inputs(-300 * 16, 77 * 16, 256, 256, HashedLatents(0),
+                                      __import__("infiniscape.models.contract", fromlist=["x"]).RenderSettings())
+    for w in inp["conv_weights"] + inp["rgb_weights"]:
+        np.testing.assert_allclose(w.sum(0), 1.0, atol=1e-6)
