@@ -25,10 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from infiniscape.renderer.export import check_output_path, export_region
     from infiniscape.renderer.scene import Scene
     from infiniscape.renderer.world import World
-    from tqdm import tqdm
 
     out = check_output_path(args.out)
     model = load_model_for(args)

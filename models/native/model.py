@@ -36,7 +36,8 @@ class NativeModel(InfiniteGenerator):
         fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style"),
                   FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
         if cfg.noise:
-            fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise") for i, g in enumerate(self.plan.conv_noise)]
+            fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise")
+                       for i, g in enumerate(self.plan.conv_noise)]
         self.fields = {f.name: f for f in fields}
         self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
                                          input_transform=False, noise=cfg.noise)
@@ -117,8 +118,9 @@ class NativeModel(InfiniteGenerator):
         self._check_window(x, y, width, height)
         cfg, plan = self.cfg, self.plan
         local = latents.cells(self.fields["local"], self._cells(plan.input, x, y, width, height))
-        coords = coordinate_features(plan.input.centres(x, width).numpy(), plan.input.centres(y, height).numpy(),
-                                     cfg.style_spacing, cfg.coord_octaves, cfg.vertical, cfg.vertical_scales)
+        xs, ys = plan.input.centres(x, width).numpy(), plan.input.centres(y, height).numpy()
+        coords = coordinate_features(xs, ys, cfg.style_spacing, cfg.coord_octaves, cfg.vertical,
+                                     cfg.vertical_scales)
         style_map = settings.style_map or self._lattice_styles
         style: StylePlan = style_map.plan(self._style_box(x, y, width, height), latents, self.fields["style"])
 
@@ -141,7 +143,8 @@ def stack_window_inputs(inputs: list[dict], device: torch.device) -> dict:
     k = max(inp["z"].shape[0] for inp in inputs)
 
     def pad_k(a: np.ndarray) -> np.ndarray:
-        return a if a.shape[0] == k else np.concatenate([a, np.zeros((k - a.shape[0],) + a.shape[1:], a.dtype)])
+        pad = np.zeros((k - a.shape[0],) + a.shape[1:], a.dtype)
+        return np.concatenate([a, pad]) if len(pad) else a
 
     def stack(arrays: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.stack(arrays)).to(device)
