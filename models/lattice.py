@@ -9,42 +9,55 @@ the cells a tile reads.
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
+import torch
 
 from .contract import CellRange, FieldSpec
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# SplitMix64 constants as signed int64 (torch has no uint64 arithmetic; wrapping is identical)
+_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
+_M1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_M2 = 0x94D049BB133111EB - (1 << 64)
+_ROW = 0x632BE59BD9B4E019
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (wrapping uint64 arithmetic)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+def _srl(z: torch.Tensor, k: int) -> torch.Tensor:
+    """Logical right shift of int64 bit patterns."""
+    return (z >> k) & ((1 << (64 - k)) - 1)
 
 
-def stream_key(seed: int, stream: str) -> np.uint64:
+def _mix(z: torch.Tensor) -> torch.Tensor:
+    """SplitMix64 finaliser (wrapping 64-bit arithmetic)."""
+    z = (z ^ _srl(z, 30)) * _M1
+    z = (z ^ _srl(z, 27)) * _M2
+    return z ^ _srl(z, 31)
+
+
+def stream_key(seed: int, stream: str) -> int:
     """64-bit key for one (seed, named stream); stable across runs, platforms and Python versions."""
     digest = hashlib.blake2b(f"{int(seed)}/{stream}".encode(), digest_size=8).digest()
-    return np.uint64(int.from_bytes(digest, "little"))
+    return int.from_bytes(digest, "little", signed=True)
 
 
-def hashed_normal(key: np.uint64, ix: np.ndarray, iy: np.ndarray, channels: int) -> np.ndarray:
-    """Standard normals for cells (ix, iy) [broadcastable int arrays] -> float32 [C, *shape]."""
-    with np.errstate(over="ignore"):
-        ix = np.asarray(ix, dtype=np.int64).astype(np.uint64)
-        iy = np.asarray(iy, dtype=np.int64).astype(np.uint64)
-        h = _mix(np.full(np.broadcast_shapes(ix.shape, iy.shape), key, dtype=np.uint64) + _GOLDEN * ix)
-        h = _mix(h + _GOLDEN * iy + np.uint64(0x632BE59BD9B4E019))
-        c = np.arange(channels, dtype=np.uint64).reshape((channels,) + (1,) * h.ndim)
-        h = _mix(h[None] + _GOLDEN * (c + np.uint64(1)))
-    # Box-Muller from the two 32-bit halves; float64 inside so every platform rounds alike.
-    u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
-    u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
-    return (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)).astype(np.float32)
+def hashed_normal(key: int, cells: CellRange, channels: int) -> np.ndarray:
+    """Standard normals for a range of cells -> float32 [C, rows, cols].
+
+    Box-Muller turns one 64-bit hash into a (cos, sin) pair of normals, so cells 2j and 2j+1
+    along x share the hash of pair j. Always computed on the CPU in float64: every device agrees."""
+    j0, j1 = cells.x0 >> 1, (cells.x1 + 1) >> 1  # pairs covering [x0, x1)
+    jx = torch.arange(j0, j1, dtype=torch.int64)[None, :]
+    iy = torch.arange(cells.y0, cells.y1, dtype=torch.int64)[:, None]
+    h = _mix(_mix(key + _GOLDEN * jx) + _GOLDEN * iy + _ROW)
+    c = torch.arange(1, channels + 1, dtype=torch.int64)[:, None, None]
+    h = _mix(h[None] + _GOLDEN * c)  # [C, rows, pairs]
+    u1 = (_srl(h, 32).double() + 0.5) * (1.0 / 4294967296.0)
+    u2 = ((h & 0xFFFFFFFF).double() + 0.5) * (1.0 / 4294967296.0)
+    radius, angle = torch.sqrt(-2.0 * torch.log(u1)), (2.0 * math.pi) * u2
+    pairs = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=-1)
+    z = pairs.flatten(-2)[:, :, cells.x0 - 2 * j0:cells.x1 - 2 * j0]
+    return z.float().numpy()
 
 
 class HashedLatents:
@@ -52,15 +65,13 @@ class HashedLatents:
 
     def __init__(self, seed: int):
         self.seed = int(seed)
-        self._keys: dict[str, np.uint64] = {}
+        self._keys: dict[str, int] = {}
 
-    def key(self, field: str) -> np.uint64:
+    def key(self, field: str) -> int:
         k = self._keys.get(field)
         if k is None:
             k = self._keys[field] = stream_key(self.seed, field)
         return k
 
     def cells(self, spec: FieldSpec, cells: CellRange) -> np.ndarray:
-        iy = np.arange(cells.y0, cells.y1, dtype=np.int64)[:, None]
-        ix = np.arange(cells.x0, cells.x1, dtype=np.int64)[None, :]
-        return hashed_normal(self.key(spec.name), ix, iy, spec.channels)
+        return hashed_normal(self.key(spec.name), cells, spec.channels)

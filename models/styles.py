@@ -28,7 +28,7 @@ class StylePlan:
         s = float(self.spacing)
         wx = np.clip(1.0 - np.abs(np.asarray(xs)[None, :] - self.anchors[:, 0:1]) / s, 0.0, None)
         wy = np.clip(1.0 - np.abs(np.asarray(ys)[None, :] - self.anchors[:, 1:2]) / s, 0.0, None)
-        return (wy[:, :, None] * wx[:, None, :]).astype(np.float32)
+        return wy.astype(np.float32)[:, :, None] * wx.astype(np.float32)[:, None, :]
 
 
 def lattice_anchor_cells(spec: FieldSpec, x0: float, y0: float, x1: float, y1: float) -> CellRange:

@@ -1,4 +1,5 @@
 import pytest
+
 from infiniscape.models.registry import load_model
 
 

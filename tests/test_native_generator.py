@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from infiniscape.models.contract import CellRange, Tile
+
+from infiniscape.models.contract import CellRange, RenderSettings, Tile
 from infiniscape.models.lattice import HashedLatents
 from infiniscape.models.native.layers import coordinate_features, upsample2x_valid
 from infiniscape.models.registry import load_model
@@ -83,7 +84,7 @@ def test_bilinear_upsampling_keeps_the_world_grid():
     y = upsample2x_valid(x)
     assert y.shape == (1, 1, 4, 10)
     # fine pixel 2i+1 sits a quarter pixel right of coarse i: 0.75 x[i] + 0.25 x[i+1]
-    np.testing.assert_allclose(y[0, 0, 0].numpy(), [0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75, 4.25, 4.75])
+    np.testing.assert_allclose(y[0, 0, 0].numpy(), np.arange(10) * 0.5 + 0.25)
 
 
 def test_coordinates_are_world_anchored_and_periodic():
@@ -98,7 +99,6 @@ def test_coordinates_are_world_anchored_and_periodic():
 
 
 def test_style_weights_sum_to_one(default_model):
-    inp = default_model.window_inputs(-300 * 16, 77 * 16, 256, 256, HashedLatents(0),
-                                      __import__("infiniscape.models.contract", fromlist=["x"]).RenderSettings())
+    inp = default_model.window_inputs(-300 * 16, 77 * 16, 256, 256, HashedLatents(0), RenderSettings())
     for w in inp["conv_weights"] + inp["rgb_weights"]:
         np.testing.assert_allclose(w.sum(0), 1.0, atol=1e-6)
