@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from infiniscape.ops import upfirdn2d as fir
 from infiniscape.ops.bias_act import bias_act
 from infiniscape.ops.filtered_lrelu import filtered_lrelu

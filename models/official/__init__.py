@@ -1,0 +1,1 @@
+"""Official checkpoints (StyleGAN2-ADA, StyleGAN3, ALIS pickles) read as data, never as code."""
