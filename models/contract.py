@@ -52,19 +52,34 @@ class CellRange:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """A latent field on a world lattice: cell (i, j) is centred on world pixel
-    ``(i + 0.5) * spacing - 0.5`` horizontally (same vertically), for per-pixel lattices the pixel
-    itself. ``group`` names the edit target (``local``, ``style``, ``noise``)."""
+    """A latent field on a world lattice. ``group`` names the edit target (local, style, noise).
+
+    kind "cell": value i covers world pixels [i * spacing, (i + 1) * spacing) (local latents,
+    noise). kind "point": value i sits at world i * spacing and is interpolated, so it reaches
+    ((i - 1) * spacing, (i + 1) * spacing) (style anchors)."""
 
     name: str
     spacing: int  # world pixels per cell
     channels: int
     group: str
+    kind: str = "cell"
+
+    def area(self, i0: int, i1: int) -> tuple[int, int]:
+        """World interval [a, b) reached by cells i0 .. i1 - 1 along one axis."""
+        s = self.spacing
+        return ((i0 - 1) * s + 1, i1 * s) if self.kind == "point" else (i0 * s, i1 * s)
+
+    def cells_meeting(self, x0: int, x1: int) -> tuple[int, int]:
+        """Cells [i0, i1) whose area meets the world interval [x0, x1) along one axis."""
+        s = self.spacing
+        if self.kind == "point":
+            return (x0 // s, -(-(x1 - 1) // s) + 1) if x1 > x0 else (0, 0)
+        return (x0 // s, -(-x1 // s))
 
     def cells_covering(self, x: int, y: int, w: int, h: int) -> CellRange:
         """Cells whose area meets the world rectangle (x, y, w, h)."""
-        s = self.spacing
-        return CellRange(x // s, y // s, -(-(x + w) // s), -(-(y + h) // s))
+        (x0, x1), (y0, y1) = self.cells_meeting(x, x + w), self.cells_meeting(y, y + h)
+        return CellRange(x0, y0, x1, y1)
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,11 @@ class InfiniteGenerator(abc.ABC):
     @abc.abstractmethod
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
         """Which cells of every field the tile reads (margins included)."""
+
+    def style_footprint(self, tile: Tile) -> tuple[float, float, float, float]:
+        """World box (x0, y0, x1, y1) of the pixel centres whose per-pixel style the tile reads."""
+        x, y, w, h = tile.rect(self.tile_size)
+        return (x, y, x + w - 1, y + h - 1)
 
     @abc.abstractmethod
     def render(self, tiles: list[Tile], latents: LatentSource,

@@ -17,7 +17,10 @@ from .contract import CellRange, FieldSpec, LatentSource
 
 @dataclass
 class StylePlan:
-    """The codes a window uses and how to weight them at any pixel centres inside it."""
+    """The codes a window uses and how to weight them at any pixel centres inside it.
+
+    This one is the lattice's bilinear blend; other style maps return their own plan with the
+    same two members (``z`` and ``weights``)."""
 
     z: np.ndarray  # [K, z_dim] float32
     anchors: np.ndarray  # [K, 2] world positions of the anchors (x, y), for weights()

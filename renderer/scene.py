@@ -1,9 +1,23 @@
-"""A Scene is plain data that reproduces a canvas exactly: model, seed, knobs, edits, styles."""
+"""A Scene is plain data that reproduces a canvas exactly: model, seed, knobs, edits, styles.
+
+Saved as a small YAML file (atomically: temp file + rename). Loading validates every field and
+names the first bad one, e.g. ``edits[2].resample.rect: expected [x, y, width, height]``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import yaml
+
+from ..models.errors import UserError
+from .edits import FIELD_GROUPS, Resample, StyleAnchor
+from .fusion import FusionParams
+
+VERSION = 1
 NOISE_MODES = ("world", "off")
 
 
@@ -13,5 +27,159 @@ class Scene:
     seed: int = 0
     truncation: float = 1.0
     noise_mode: str = "world"  # "world": noise from the seeded lattice; "off": no noise
-    edits: list = field(default_factory=list)
-    styles: list = field(default_factory=list)
+    edits: list[Resample] = field(default_factory=list)
+    styles: list[StyleAnchor] = field(default_factory=list)
+    fusion: FusionParams = field(default_factory=FusionParams)
+    model_hash: str | None = None  # sha256 of the checkpoint or config the scene was made with
+
+    def to_dict(self) -> dict:
+        def rect(r):
+            return None if r is None else [int(v) for v in r]
+
+        return {
+            "version": VERSION,
+            "model": self.model,
+            "model_hash": self.model_hash,
+            "seed": int(self.seed),
+            "truncation": float(self.truncation),
+            "noise_mode": self.noise_mode,
+            "fusion": {"radius": self.fusion.radius, "blur": self.fusion.blur, "step": self.fusion.step},
+            "edits": [{"resample": {"field": e.field, "rect": rect(e.rect), "seed": int(e.seed),
+                                    "stats_rect": rect(e.stats_rect), "feather": int(e.feather)}}
+                      for e in self.edits],
+            "styles": [{"at": [float(a.at[0]), float(a.at[1])],
+                        **({"seed": int(a.seed)} if a.seed is not None else {}),
+                        **({"pick": [float(a.pick[0]), float(a.pick[1])]} if a.pick is not None else {})}
+                       for a in self.styles],
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a crash mid-save never leaves a half-written scene."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None))
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise UserError(f"cannot save scene to {path}: {e.strerror or e}") from None
+        return path
+
+
+def model_hash(model: str) -> str | None:
+    """sha256 of a model file (checkpoint or YAML config); None for built-in names."""
+    p = Path(model)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read and validate a scene file; a bad file raises UserError naming the first bad field."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"scene file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read scene file {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where else ""
+        raise UserError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
+    try:
+        return scene_from_dict(data)
+    except SceneError as e:
+        raise UserError(f"{path}: {e}") from None
+
+
+class SceneError(ValueError):
+    pass
+
+
+def _check(cond: bool, where: str, what: str, got) -> None:
+    if not cond:
+        raise SceneError(f"{where}: expected {what}, got {got!r}")
+
+
+def _int(v, where: str) -> int:
+    _check(isinstance(v, int) and not isinstance(v, bool), where, "an integer", v)
+    return v
+
+
+def _num(v, where: str) -> float:
+    _check(isinstance(v, (int, float)) and not isinstance(v, bool), where, "a number", v)
+    return float(v)
+
+
+def _rect(v, where: str) -> tuple[int, int, int, int]:
+    _check(isinstance(v, list) and len(v) == 4 and all(isinstance(i, int) and not isinstance(i, bool)
+                                                       for i in v), where, "[x, y, width, height]", v)
+    _check(v[2] > 0 and v[3] > 0, where, "a positive width and height", v)
+    return tuple(v)
+
+
+def _point(v, where: str) -> tuple[float, float]:
+    _check(isinstance(v, list) and len(v) == 2, where, "[x, y]", v)
+    return (_num(v[0], where), _num(v[1], where))
+
+
+def _keys(d, where: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    _check(isinstance(d, dict), where, "a mapping", d)
+    for k in d:
+        if k not in allowed:
+            raise SceneError(f"{where}: unknown key {k!r} (allowed: {', '.join(sorted(allowed))})")
+    for k in sorted(required):
+        if k not in d:
+            raise SceneError(f"{where}: missing key {k!r}")
+    return d
+
+
+def scene_from_dict(data) -> Scene:
+    d = _keys(data, "scene", {"version", "model", "model_hash", "seed", "truncation", "noise_mode", "edits",
+                              "styles", "fusion"}, {"version", "model"})
+    _check(d["version"] == VERSION, "version", f"{VERSION}", d["version"])
+    _check(isinstance(d["model"], str) and bool(d["model"]), "model", "a config name or checkpoint path",
+           d["model"])
+    scene = Scene(model=d["model"], seed=_int(d.get("seed", 0), "seed"),
+                  truncation=_num(d.get("truncation", 1.0), "truncation"))
+    scene.model_hash = d.get("model_hash")
+    _check(scene.model_hash is None or isinstance(scene.model_hash, str), "model_hash", "a hex string",
+           scene.model_hash)
+    scene.noise_mode = d.get("noise_mode", "world")
+    _check(scene.noise_mode in NOISE_MODES, "noise_mode", " or ".join(NOISE_MODES), scene.noise_mode)
+    if d.get("fusion") is not None:
+        f = _keys(d["fusion"], "fusion", {"radius", "blur", "step"})
+        scene.fusion = FusionParams(**{k: _int(v, f"fusion.{k}") for k, v in f.items()})
+        _check(scene.fusion.step > 0 and scene.fusion.radius >= 0 and scene.fusion.blur >= 0, "fusion",
+               "non-negative radius and blur and a positive step", f)
+    edits = d.get("edits") or []
+    _check(isinstance(edits, list), "edits", "a list", edits)
+    for i, e in enumerate(edits):
+        w = f"edits[{i}]"
+        _keys(e, w, {"resample"}, {"resample"})
+        r = _keys(e["resample"], f"{w}.resample", {"field", "rect", "seed", "stats_rect", "feather"},
+                  {"field", "rect", "seed"})
+        _check(r["field"] in FIELD_GROUPS, f"{w}.resample.field", " / ".join(FIELD_GROUPS), r["field"])
+        stats = r.get("stats_rect")
+        scene.edits.append(Resample(
+            field=r["field"], rect=_rect(r["rect"], f"{w}.resample.rect"),
+            seed=_int(r["seed"], f"{w}.resample.seed"),
+            stats_rect=None if stats is None else _rect(stats, f"{w}.resample.stats_rect"),
+            feather=_int(r.get("feather", 8), f"{w}.resample.feather")))
+    styles = d.get("styles") or []
+    _check(isinstance(styles, list), "styles", "a list", styles)
+    for i, s in enumerate(styles):
+        w = f"styles[{i}]"
+        _keys(s, w, {"at", "seed", "pick"}, {"at"})
+        _check(("seed" in s) != ("pick" in s), w, "exactly one of 'seed' or 'pick'", sorted(s))
+        scene.styles.append(StyleAnchor(
+            at=_point(s["at"], f"{w}.at"), seed=_int(s["seed"], f"{w}.seed") if "seed" in s else None,
+            pick=_point(s["pick"], f"{w}.pick") if "pick" in s else None))
+    return scene

@@ -1,22 +1,61 @@
-"""World: a scene on a loaded model, rendered as any rectangle assembled from world tiles."""
+"""World: a scene on a loaded model, rendered as any rectangle assembled from world tiles, edited
+through undoable actions that report exactly which tiles they change."""
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from ..models.contract import InfiniteGenerator, LatentSource, RenderSettings, Tile
+from ..models.contract import CellRange, InfiniteGenerator, RenderSettings, Tile
+from ..models.errors import UserError
 from ..models.lattice import HashedLatents
-from .scene import Scene
+from .edits import (
+    Action,
+    AddAnchor,
+    CellBlock,
+    EditedLatents,
+    MoveAnchor,
+    RemoveAnchor,
+    Resample,
+    StyleAnchor,
+    resample_blocks,
+)
+from .fusion import FusionStyleMap
+from .scene import Scene, load_scene, model_hash
 
 
-def tiles_covering(tile_size: int, x: int, y: int, width: int, height: int) -> list[list[Tile]]:
+def tiles_covering(tile_size: int, x: float, y: float, width: float, height: float) -> list[list[Tile]]:
     """Rows of world tiles that meet the rectangle, top to bottom, left to right."""
     t = tile_size
-    cols = range(x // t, -(-(x + width) // t))
-    rows = range(y // t, -(-(y + height) // t))
+    cols = range(math.floor(x / t), math.ceil((x + width) / t))
+    rows = range(math.floor(y / t), math.ceil((y + height) / t))
     return [[Tile(ix, iy) for ix in cols] for iy in rows]
+
+
+@dataclass(frozen=True)
+class WorldState:
+    """Everything a render reads, immutable: a worker thread renders from one snapshot while the
+    UI thread applies the next edit."""
+
+    latents: EditedLatents
+    anchors: tuple[StyleAnchor, ...]
+    edits: tuple[Resample, ...]
+
+    @property
+    def edit_bytes(self) -> int:
+        return sum(b.nbytes for b in self.latents.blocks)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: Action
+    state: WorldState  # the state after the action
+    changed: frozenset[Tile]  # tiles whose pixels the action can change
 
 
 class World:
@@ -27,22 +66,162 @@ class World:
 
     def __init__(self, model: InfiniteGenerator, scene: Scene | None = None, tile_batch: int = 8):
         self.model = model
-        self.scene = scene or Scene()
+        scene = scene or Scene()
         self.tile_batch = max(1, int(tile_batch))
+        self._base = replace(scene, edits=[], styles=[])
+        self._initial = WorldState(EditedLatents(HashedLatents(scene.seed)), (), ())
+        self._history: list[HistoryEntry] = []
+        self._position = 0
+        for edit in scene.edits:
+            self.apply(edit)
+        for anchor in scene.styles:
+            self.apply(AddAnchor(anchor.at, anchor.seed, anchor.pick))
+
+    @classmethod
+    def open(cls, path: str | Path, device: str = "cpu", tile_batch: int = 8) -> World:
+        """Load a scene file and its model."""
+        from ..models.registry import load_model
+
+        scene = load_scene(path)
+        return cls(load_model(scene.model, device=device), scene, tile_batch=tile_batch)
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def state(self) -> WorldState:
+        return self._history[self._position - 1].state if self._position else self._initial
+
+    @property
+    def scene(self) -> Scene:
+        """The scene that reproduces the current canvas (what `save` writes)."""
+        s = self.state
+        return replace(self._base, edits=list(s.edits), styles=list(s.anchors))
+
+    @property
+    def anchors(self) -> tuple[StyleAnchor, ...]:
+        return self.state.anchors
 
     @property
     def tile_size(self) -> int:
         return self.model.tile_size
 
-    def latents(self) -> LatentSource:
-        return HashedLatents(self.scene.seed)
+    @property
+    def revision(self) -> int:
+        return self._position
 
-    def settings(self) -> RenderSettings:
-        return RenderSettings(truncation=self.scene.truncation, noise_mode=self.scene.noise_mode)
+    def latents(self) -> EditedLatents:
+        return self.state.latents
 
+    def settings(self, state: WorldState | None = None) -> RenderSettings:
+        s = state or self.state
+        style_map = FusionStyleMap(s.anchors, self._base.fusion) if s.anchors else None
+        return RenderSettings(truncation=self._base.truncation, noise_mode=self._base.noise_mode,
+                              style_map=style_map)
+
+    def save(self, path: str | Path) -> Path:
+        scene = self.scene
+        scene.model_hash = scene.model_hash or model_hash(scene.model)
+        return scene.save(path)
+
+    # -- editing --------------------------------------------------------------------------------
+    @property
+    def history(self) -> list[str]:
+        return [e.action.describe() for e in self._history]
+
+    @property
+    def history_position(self) -> int:
+        """Number of actions in effect (0 = the unedited scene)."""
+        return self._position
+
+    @property
+    def can_undo(self) -> bool:
+        return self._position > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self._position < len(self._history)
+
+    def apply(self, action: Action) -> set[Tile]:
+        """Apply an action on top of the current state (dropping any redo tail); returns the tiles
+        whose pixels it can change, exactly."""
+        state = self.state
+        if isinstance(action, Resample):
+            blocks = resample_blocks(self.model, state.latents, action)
+            new = replace(state, latents=state.latents.with_blocks(blocks), edits=state.edits + (action,))
+            changed = self._tiles_reading_blocks(blocks)
+        else:
+            anchors = _apply_anchor_action(state.anchors, action)
+            new = replace(state, anchors=anchors)
+            moved = set(state.anchors).symmetric_difference(anchors)
+            changed = self._tiles_near_anchors(moved)
+        del self._history[self._position:]
+        self._history.append(HistoryEntry(action, new, frozenset(changed)))
+        self._position += 1
+        return set(changed)
+
+    def undo(self) -> set[Tile]:
+        return self.jump(self._position - 1) if self.can_undo else set()
+
+    def redo(self) -> set[Tile]:
+        return self.jump(self._position + 1) if self.can_redo else set()
+
+    def jump(self, position: int) -> set[Tile]:
+        """Move to any point of the history (0 = unedited); returns the tiles that change."""
+        if not 0 <= position <= len(self._history):
+            raise UserError(f"history position {position} is outside 0..{len(self._history)}")
+        lo, hi = sorted((position, self._position))
+        self._position = position
+        return set().union(*(e.changed for e in self._history[lo:hi]))
+
+    # -- invalidation ---------------------------------------------------------------------------
+    def _candidate_tiles(self, x0: float, y0: float, x1: float, y1: float, reach: float) -> list[Tile]:
+        """Tiles that could read anything in the world box, given how far footprints reach."""
+        rows = tiles_covering(self.tile_size, x0 - reach, y0 - reach, x1 - x0 + 2 * reach,
+                              y1 - y0 + 2 * reach)
+        return [t for row in rows for t in row]
+
+    @functools.cached_property
+    def _reach(self) -> dict[str, float]:
+        """Per field (and "pixels" for style weights): how far (world px) beyond its own
+        rectangle a tile's footprint reaches."""
+        t, fp = self.tile_size, self.model.footprint(Tile(0, 0))
+        reach = {}
+        for name, cells in fp.items():
+            spec = self.model.fields[name]
+            (a0, a1), (b0, b1) = spec.area(cells.x0, cells.x1), spec.area(cells.y0, cells.y1)
+            reach[name] = max(0, -a0, a1 - t, -b0, b1 - t)
+        sx0, sy0, sx1, sy1 = self.model.style_footprint(Tile(0, 0))
+        reach["pixels"] = math.ceil(max(0, -sx0, -sy0, sx1 - t, sy1 - t))
+        return reach
+
+    def _tiles_reading_blocks(self, blocks: tuple[CellBlock, ...]) -> set[Tile]:
+        changed: set[Tile] = set()
+        for b in blocks:
+            spec = self.model.fields[b.field]
+            (x0, x1), (y0, y1) = spec.area(b.cells.x0, b.cells.x1), spec.area(b.cells.y0, b.cells.y1)
+            for tile in self._candidate_tiles(x0, y0, x1, y1, self._reach[b.field]):
+                cells: CellRange = self.model.footprint(tile)[b.field]
+                if cells.intersects(b.cells):
+                    changed.add(tile)
+        return changed
+
+    def _tiles_near_anchors(self, anchors: set[StyleAnchor]) -> set[Tile]:
+        reach = self._base.fusion.reach()
+        changed: set[Tile] = set()
+        for a in anchors:
+            ax, ay = a.at
+            box = (ax - reach, ay - reach, ax + reach, ay + reach)
+            for tile in self._candidate_tiles(*box, self._reach["pixels"]):
+                x0, y0, x1, y1 = self.model.style_footprint(tile)
+                if x0 < ax + reach and ax - reach < x1 and y0 < ay + reach and ay - reach < y1:
+                    changed.add(tile)
+        return changed
+
+    # -- rendering ------------------------------------------------------------------------------
     def render_tiles(self, tiles: list[Tile]) -> list[np.ndarray]:
-        """Tiles as float32 [T, T, 3] arrays in [-1, 1], rendered in batches of ``tile_batch``."""
-        latents, settings = self.latents(), self.settings()
+        """Tiles as float32 [T, T, 3] arrays in [-1, 1], rendered in batches of ``tile_batch``
+        from one snapshot of the state (safe while another thread applies edits)."""
+        state = self.state
+        latents, settings = state.latents, self.settings(state)
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.tile_batch):
             imgs = self.model.render(tiles[i:i + self.tile_batch], latents, settings)
@@ -56,7 +235,7 @@ class World:
 
         Memory stays bounded by one batch of tiles whatever the rectangle's size."""
         if width <= 0 or height <= 0:
-            raise ValueError(f"size must be positive, got {width}x{height}")
+            raise UserError(f"size must be positive, got {width}x{height}")
         t = self.tile_size
         for row in tiles_covering(t, x, y, width, height):
             for i in range(0, len(row), self.tile_batch):
@@ -77,8 +256,23 @@ class World:
         return out
 
     def tile_count(self, x: int, y: int, width: int, height: int) -> int:
-        rows = tiles_covering(self.tile_size, x, y, width, height)
-        return sum(len(r) for r in rows)
+        return sum(len(r) for r in tiles_covering(self.tile_size, x, y, width, height))
+
+
+def _apply_anchor_action(anchors: tuple[StyleAnchor, ...], action: Action) -> tuple[StyleAnchor, ...]:
+    if isinstance(action, AddAnchor):
+        if (action.seed is None) == (action.pick is None):
+            raise UserError("a style anchor needs exactly one of a seed or a pick point")
+        return anchors + (StyleAnchor(tuple(action.at), action.seed,
+                                      None if action.pick is None else tuple(action.pick)),)
+    if not 0 <= action.index < len(anchors):
+        raise UserError(f"no style anchor {action.index} (there are {len(anchors)})")
+    if isinstance(action, MoveAnchor):
+        moved = replace(anchors[action.index], at=tuple(action.to))
+        return anchors[:action.index] + (moved,) + anchors[action.index + 1:]
+    if isinstance(action, RemoveAnchor):
+        return anchors[:action.index] + anchors[action.index + 1:]
+    raise UserError(f"unknown action {action!r}")
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

@@ -33,6 +33,11 @@ class Grid:
     def size(self, n: int) -> int:
         return n // self.scale + self.extra
 
+    def span(self, origin: int, n: int) -> tuple[float, float]:
+        """World coordinates of the first and last pixel centre of this grid for a window."""
+        first = self.start(origin) * self.scale + (self.scale - 1) / 2
+        return first, first + (self.size(n) - 1) * self.scale
+
     def centres(self, origin: int, n: int) -> torch.Tensor:
         """World coordinates of the pixel centres of this grid for a window (origin, n)."""
         i = torch.arange(self.start(origin), self.start(origin) + self.size(n), dtype=torch.float64)

@@ -33,7 +33,7 @@ class NativeModel(InfiniteGenerator):
         self.tile_size = self.cfg.tile_size
         self.plan = generator.plan
         cfg = self.cfg
-        fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style"),
+        fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style", kind="point"),
                   FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
         if cfg.noise:
             fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise")
@@ -66,13 +66,15 @@ class NativeModel(InfiniteGenerator):
                    grids: tuple[Grid, ...] | None = None) -> tuple[float, float, float, float]:
         """World box of the pixel centres of every modulated layer (default: computed grids)."""
         grids = grids or self.plan.conv_styles + self.plan.rgb_styles
-        xs = [g.centres(x, width) for g in grids]
-        ys = [g.centres(y, height) for g in grids]
-        return (min(float(c[0]) for c in xs), min(float(c[0]) for c in ys),
-                max(float(c[-1]) for c in xs), max(float(c[-1]) for c in ys))
+        xs = [g.span(x, width) for g in grids]
+        ys = [g.span(y, height) for g in grids]
+        return (min(a for a, _ in xs), min(a for a, _ in ys), max(b for _, b in xs), max(b for _, b in ys))
 
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
         return self.window_footprint(*tile.rect(self.tile_size))
+
+    def style_footprint(self, tile: Tile) -> tuple[float, float, float, float]:
+        return self._style_box(*tile.rect(self.tile_size), self.plan.needed_styles)
 
     def window_footprint(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
         """Cells of every field the window's pixels depend on: change one outside and not a bit
