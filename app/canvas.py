@@ -1,0 +1,196 @@
+"""The infinite canvas: view input (drag, wheel, keys), tile textures from the scheduler, drawing.
+
+The canvas never renders: it tells the TileScheduler what is visible and uploads tiles the
+scheduler has finished, a few per frame, so the UI thread never waits for torch."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from imgui_bundle import imgui
+
+from infiniscape.models.contract import Tile
+
+from .gl_textures import TexturePool
+from .view_transform import ViewTransform
+
+COL = imgui.IM_COL32
+BACKGROUND = COL(30, 30, 34, 255)
+PLACEHOLDER = COL(56, 57, 62, 255)  # a tile not generated yet: neutral, never stale GPU memory
+GRID = COL(255, 255, 255, 60)
+KEY_PAN_SPEED = 900.0  # screen px per second for arrow / WASD panning
+PAN_KEYS = {  # key -> direction the content moves when the view pans that way
+    imgui.Key.left_arrow: (1, 0), imgui.Key.a: (1, 0),
+    imgui.Key.right_arrow: (-1, 0), imgui.Key.d: (-1, 0),
+    imgui.Key.up_arrow: (0, 1), imgui.Key.w: (0, 1),
+    imgui.Key.down_arrow: (0, -1), imgui.Key.s: (0, -1),
+}
+
+
+class Canvas:
+    """Pan/zoom view over world tiles, drawn into the current imgui window."""
+
+    def __init__(self, scheduler, tile_size: int, pool: TexturePool,
+                 max_uploads: int = 8, upload_budget_ms: float = 6.0):
+        self.scheduler = scheduler
+        self.tile_size = tile_size
+        self.pool = pool
+        self.view = ViewTransform()
+        self.max_uploads = max_uploads
+        self.upload_budget_ms = upload_budget_ms
+        self.show_grid = False
+        self.origin = (0.0, 0.0)
+        self.size = (1.0, 1.0)
+        self.hover_world: tuple[float, float] | None = None
+        self.visible: list[Tile] = []  # nearest to the view centre first
+        self._visible_set: set[Tile] = set()
+        self._want: list[Tile] = []  # visible tiles that may be ready in the scheduler's cache
+        self._view_key = None
+        self._sent = None  # (view key, motion direction) last given to the scheduler
+        self._last_centre: tuple[float, float, float] | None = None
+        self.velocity = (0.0, 0.0)  # world px / s, smoothed
+        self.frame_uploads = 0
+
+    def set_source(self, scheduler, tile_size: int) -> None:
+        """A new world (model or scene): drop every texture; the view stays where it was."""
+        self.pool.clear()
+        self.scheduler, self.tile_size = scheduler, tile_size
+        self._view_key = self._sent = None
+
+    def invalidate(self, tiles) -> None:
+        """Tiles an edit changed: keep drawing the old texture until the new tile arrives."""
+        self.pool.mark_stale(tiles)
+
+    # -- per frame -----------------------------------------------------------------------------
+
+    def __call__(self, origin, size, tools=None) -> None:
+        """Handle input, feed the scheduler, upload finished tiles, draw. Call inside a window."""
+        self.origin, self.size = (float(origin[0]), float(origin[1])), (float(size[0]), float(size[1]))
+        imgui.set_cursor_screen_pos(imgui.ImVec2(*self.origin))
+        flags = (imgui.ButtonFlags_.mouse_button_left | imgui.ButtonFlags_.mouse_button_right
+                 | imgui.ButtonFlags_.mouse_button_middle)
+        imgui.invisible_button("##canvas", imgui.ImVec2(*self.size), flags)
+        self._input(tools)
+        self._feed_scheduler()
+        self._upload()
+        self._draw(tools)
+
+    def _input(self, tools) -> None:
+        io = imgui.get_io()
+        hovered, active = imgui.is_item_hovered(), imgui.is_item_active()
+        mouse = io.mouse_pos
+        self.hover_world = self.view.to_world(mouse.x, mouse.y, self.origin) if hovered else None
+        used_left = tools.handle(self, hovered, active) if tools is not None else False
+        d = io.mouse_delta
+        dragging = active and (
+            (io.mouse_down[0] and not used_left) or io.mouse_down[1] or io.mouse_down[2])
+        if dragging and (d.x or d.y):
+            self.view.pan_screen(d.x, d.y)
+        if hovered and io.mouse_wheel:
+            self.view.wheel(io.mouse_wheel, mouse.x, mouse.y, self.origin)
+        if not io.want_text_input and not io.key_ctrl:
+            step = KEY_PAN_SPEED * io.delta_time
+            for key, (dx, dy) in PAN_KEYS.items():
+                if imgui.is_key_down(key):
+                    self.view.pan_screen(dx * step, dy * step)
+
+    def _feed_scheduler(self) -> None:
+        v, t = self.view, self.tile_size
+        x0, y0, x1, y1 = v.world_rect(self.size)
+        now = time.perf_counter()
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if self._last_centre is not None:
+            px, py, pt = self._last_centre
+            dt = max(now - pt, 1e-3)
+            a = min(1.0, dt * 8)  # ~125 ms smoothing so one jittery frame does not steer prefetch
+            self.velocity = (self.velocity[0] + a * ((cx - px) / dt - self.velocity[0]),
+                             self.velocity[1] + a * ((cy - py) / dt - self.velocity[1]))
+        self._last_centre = (cx, cy, now)
+        ix0, iy0 = math.floor(x0 / t), math.floor(y0 / t)
+        ix1, iy1 = math.ceil(x1 / t), math.ceil(y1 / t)
+        key = (ix0, iy0, ix1, iy1, v.lod())
+        if key != self._view_key:  # the visible tile set changed: re-sort, look for cached tiles
+            self._view_key = key
+            tc = (cx / t - 0.5, cy / t - 0.5)
+            tiles = [Tile(ix, iy) for iy in range(iy0, iy1) for ix in range(ix0, ix1)]
+            tiles.sort(key=lambda tl: (tl.ix - tc[0]) ** 2 + (tl.iy - tc[1]) ** 2)
+            self.visible, self._visible_set = tiles, set(tiles)
+            self._want = [tl for tl in tiles if self._needs(tl)]
+        # set_view re-plans the whole queue (ms of Python holding the scheduler's lock), so call it
+        # only when the wanted set can change: other tiles in view, or another direction of motion
+        lead = tuple(0 if abs(c) < 20 else (1 if c > 0 else -1) for c in self.velocity)
+        if (key, lead) != self._sent:
+            self._sent = (key, lead)
+            self.scheduler.set_view(x0, y0, x1, y1, velocity=self.velocity)
+        done = [tl for tl in self.scheduler.poll() if tl in self._visible_set]
+        if done:
+            self._want = done + self._want
+
+    def _needs(self, tile: Tile) -> bool:
+        e = self.pool.get(tile)
+        return e is None or e.stale or e.lod != self.view.lod()
+
+    def _upload(self) -> None:
+        """At most ``max_uploads`` textures or ``upload_budget_ms`` per frame, nearest first."""
+        start, lod, n = time.perf_counter(), self.view.lod(), 0
+        keep: list[Tile] = []
+        while self._want:
+            if n >= self.max_uploads or (time.perf_counter() - start) * 1e3 > self.upload_budget_ms:
+                break
+            tile = self._want.pop(0)
+            if tile not in self._visible_set or not self._needs(tile):
+                continue
+            if self.pool.get(tile) is None and self.pool.full() and not self._make_room():
+                keep.append(tile)  # every texture is on screen: the farthest tiles stay placeholders
+                break
+            rgb = self.scheduler.tile(tile)
+            if rgb is None:
+                continue  # not rendered yet (or evicted): poll() will report it
+            self.pool.upload(tile, rgb, lod)
+            n += 1
+        self._want = keep + self._want
+        self.frame_uploads = n
+
+    def _make_room(self) -> bool:
+        t = self.tile_size
+        cx, cy = (self.view.x + self.size[0] / 2 / self.view.zoom) / t, \
+            (self.view.y + self.size[1] / 2 / self.view.zoom) / t
+        freed = self.pool.evict(self._visible_set, lambda tl: (tl.ix - cx) ** 2 + (tl.iy - cy) ** 2,
+                                max(1, self.pool.max_textures // 16))
+        return freed > 0
+
+    def _draw(self, tools) -> None:
+        dl = imgui.get_window_draw_list()
+        o, s = self.origin, self.size
+        dl.push_clip_rect(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), True)
+        dl.add_rect_filled(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), BACKGROUND)
+        t, v = self.tile_size, self.view
+        for tile in self.visible:
+            p0 = v.to_screen(tile.ix * t, tile.iy * t, o)
+            p1 = v.to_screen((tile.ix + 1) * t, (tile.iy + 1) * t, o)
+            # whole screen pixels, so neighbouring tiles meet without a hairline gap
+            a, b = imgui.ImVec2(round(p0[0]), round(p0[1])), imgui.ImVec2(round(p1[0]), round(p1[1]))
+            entry = self.pool.get(tile)
+            if entry is None:
+                dl.add_rect_filled(a, b, PLACEHOLDER)
+            else:
+                dl.add_image(imgui.ImTextureRef(entry.tex_id), a, b)
+            if self.show_grid:
+                dl.add_rect(a, b, GRID)
+        if tools is not None:
+            tools.draw(self, dl)
+        if self.hover_world is not None:
+            wx, wy = self.hover_world
+            text = (f"({math.floor(wx)}, {math.floor(wy)})  tile ({math.floor(wx / t)}, "
+                    f"{math.floor(wy / t)})  zoom {v.zoom:.3g}x")
+            pos = imgui.ImVec2(o[0] + 8, o[1] + s[1] - imgui.get_text_line_height() - 6)
+            dl.add_rect_filled(imgui.ImVec2(pos.x - 4, pos.y - 2),
+                               imgui.ImVec2(pos.x + imgui.calc_text_size(text).x + 4,
+                                            pos.y + imgui.get_text_line_height() + 2), COL(0, 0, 0, 160))
+            dl.add_text(pos, COL(255, 255, 255, 255), text)
+        dl.pop_clip_rect()
+
+    def complete(self) -> bool:
+        """Every visible tile has an up-to-date texture (scripted screenshots wait for this)."""
+        return all(not self._needs(tl) for tl in self.visible)

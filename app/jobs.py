@@ -1,0 +1,77 @@
+"""Background jobs (model loading, view capture, export) so the UI thread never waits for torch."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+
+class Job:
+    """Runs ``fn(job)`` on a daemon thread; the UI thread collects the result with ``Jobs.collect``."""
+
+    def __init__(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0):
+        self.name, self.on_done = name, on_done
+        self.total, self.count = total, 0
+        self.result = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=f"job {name}", daemon=True)
+
+    def _run(self, fn) -> None:
+        try:
+            self.result = fn(self)
+        except BaseException as e:  # reported in the window, never a dead studio
+            self.error = e
+            self.trace = traceback.format_exc()
+        finally:
+            self.done.set()
+
+    def advance(self, n: int = 1) -> None:
+        self.count += n
+
+    def progress_text(self) -> str:
+        return f"{self.count}/{self.total}" if self.total else ""
+
+
+class Jobs:
+    def __init__(self):
+        self._jobs: list[Job] = []
+
+    def start(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0) -> Job:
+        job = Job(name, fn, on_done, total)
+        self._jobs.append(job)
+        job._thread.start()
+        return job
+
+    def active(self) -> list[Job]:
+        return [j for j in self._jobs if not j.done.is_set()]
+
+    def busy(self) -> bool:
+        return bool(self.active())
+
+    def collect(self, report: Callable[[str, bool], None]) -> None:
+        """Run callbacks of finished jobs on the calling (UI) thread; errors go to ``report``."""
+        finished = [j for j in self._jobs if j.done.is_set()]
+        self._jobs = [j for j in self._jobs if not j.done.is_set()]
+        for j in finished:
+            if j.error is not None:
+                report(f"{j.name} failed: {_one_line(j.error)}", True)
+                continue
+            try:
+                if j.on_done is not None:
+                    j.on_done(j.result)
+            except Exception as e:
+                report(f"{j.name} failed: {_one_line(e)}", True)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Tests and scripted runs only: wait for every job to finish."""
+        for j in list(self._jobs):
+            j.done.wait(timeout)
+
+
+def _one_line(e: BaseException) -> str:
+    from infiniscape.models.errors import UserError
+
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return text if isinstance(e, UserError) and text else f"{type(e).__name__}: {text}"[:300]

@@ -1,0 +1,310 @@
+"""The studio: panels on the left, the infinite canvas on the right, intents carried out once a frame.
+
+GL-free apart from the texture pool, so the whole UI runs headless in tests (``use_gl=False``);
+the glfw window and main loop live in ``window.py``."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+from imgui_bundle import imgui
+
+from infiniscape.widgets.capture import CaptureWidget
+from infiniscape.widgets.edit import EditWidget
+from infiniscape.widgets.model import ModelWidget
+from infiniscape.widgets.navigation import NavigationWidget
+from infiniscape.widgets.performance import PerformanceWidget
+from infiniscape.widgets.styles import StylesWidget
+
+from .canvas import Canvas
+from .canvas_tools import CanvasTools
+from .gl_textures import TexturePool
+from .intents import Intents
+from .jobs import Jobs
+
+WINDOW_FLAGS = (imgui.WindowFlags_.no_title_bar | imgui.WindowFlags_.no_resize | imgui.WindowFlags_.no_move
+                | imgui.WindowFlags_.no_collapse | imgui.WindowFlags_.no_saved_settings)
+CANVAS_FLAGS = (WINDOW_FLAGS | imgui.WindowFlags_.no_scrollbar | imgui.WindowFlags_.no_scroll_with_mouse
+                | imgui.WindowFlags_.no_bring_to_front_on_focus | imgui.WindowFlags_.no_background)
+MAX_VIEW_PIXELS = 64 << 20  # world px a "save view" may render (uint8: 192 MB); beyond, use Export
+
+
+class NullScheduler:
+    """Stands in while no world is loaded: nothing is ever ready."""
+
+    tile_size = 64
+
+    def set_view(self, *a, **k): pass
+    def poll(self, max_tiles=None): return []
+    def tile(self, tile): return None
+    def invalidate(self, tiles, world=None): pass
+    def stats(self): return {}
+    def close(self): pass
+
+
+class Studio:
+    """Owns the world, the scheduler, the canvas and the panels; ``frame`` builds one imgui frame."""
+
+    def __init__(self, model: str = "default", scene: str | None = None, seed: int = 0,
+                 device: str = "cpu", use_gl: bool = True, cache_bytes: int = 512 << 20,
+                 max_textures: int = 2048):
+        from infiniscape.models.registry import builtin_configs
+
+        self.model_name, self.seed, self.device, self.cache_bytes = model, seed, device, cache_bytes
+        self.intents = Intents()
+        self.pool = TexturePool(max_textures, use_gl)
+        self.scheduler = NullScheduler()
+        self.canvas = Canvas(self.scheduler, NullScheduler.tile_size, self.pool)
+        self.tools = CanvasTools()
+        self.world = None
+        self.model_info: dict = {}
+        self.loading: str | None = None
+        self.recent: list[str] = []
+        self.builtin_models = builtin_configs()
+        self.frame_ms: deque[float] = deque(maxlen=240)
+        self.latency_ms: deque[float] = deque(maxlen=240)
+        self.scheduler_stats: dict = {}
+        self.status, self.status_error = "", False
+        self.visited: tuple[float, float, float, float] | None = None
+        self.jobs = Jobs()
+        self.frames = 0
+        self._errors_seen = 0
+        self._reset_pending = True
+        self.panels = [("Model", ModelWidget(self), True), ("Navigation", NavigationWidget(self), True),
+                       ("Edit", EditWidget(self), True), ("Styles", StylesWidget(self), False),
+                       ("Capture", CaptureWidget(self), False),
+                       ("Performance", PerformanceWidget(self), True)]
+        self.widgets = {name: w for name, w, _ in self.panels}
+        if scene:
+            self.open_scene(scene)
+        else:
+            self.open_model(model)
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def report(self, message: str, error: bool = False) -> None:
+        """One line at the bottom of the window; errors in red. The studio stays usable."""
+        self.status, self.status_error = message, error
+
+    def open_model(self, name: str) -> None:
+        from infiniscape.models.registry import load_model
+        from infiniscape.renderer.scene import Scene
+        from infiniscape.renderer.world import World
+
+        if not name:
+            return self.report("type a model name or path first", error=True)
+        self.loading = name
+        self.report(f"loading {name} ...")
+        self.jobs.start(f"open model {name}",
+                        lambda job: World(load_model(name, device=self.device),
+                                          Scene(model=name, seed=self.seed)),
+                        on_done=lambda world: self._install(world, name))
+
+    def open_scene(self, path: str) -> None:
+        from infiniscape.renderer.world import World
+
+        self.loading = path
+        self.report(f"loading scene {path} ...")
+        self.jobs.start(f"open scene {path}", lambda job: World.open(path, device=self.device),
+                        on_done=lambda world: self._install(world, world.scene.model, scene=path))
+
+    def _install(self, world, name: str, scene: str | None = None) -> None:
+        from infiniscape.renderer.scheduler import TileScheduler
+
+        old = self.scheduler
+        self.world, self.model_name, self.loading = world, name, None
+        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1)
+        self.canvas.set_source(self.scheduler, world.tile_size)
+        self.tools.selection = self.tools.stats_rect = None
+        self._errors_seen = 0
+        _close_later(old)
+        self.model_info = world.model.describe()
+        self.recent = [name] + [r for r in self.recent if r != name][:9]
+        self.widgets["Model"].path = name
+        self.report(f"opened {scene or name}")
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.pool.clear()
+
+    # -- one frame ------------------------------------------------------------------------------
+
+    def frame(self, width: float, height: float) -> None:
+        """Build the UI for a window of (width, height) and carry out what it asked for."""
+        self.intents = Intents()
+        self.tools.intents = self.intents
+        self.jobs.collect(self.report)
+        em = imgui.get_font_size()
+        pane_w = min(em * 27, width * 0.5)
+        imgui.set_next_window_pos(imgui.ImVec2(0, 0))
+        imgui.set_next_window_size(imgui.ImVec2(pane_w, height))
+        imgui.begin("infiniscape##pane", None, WINDOW_FLAGS)
+        for title, widget, default_open in self.panels:
+            flags = imgui.TreeNodeFlags_.default_open if default_open else 0
+            widget(imgui.collapsing_header(title, flags))
+        imgui.end()
+        status_h = imgui.get_frame_height_with_spacing()
+        imgui.set_next_window_pos(imgui.ImVec2(pane_w, 0))
+        imgui.set_next_window_size(imgui.ImVec2(width - pane_w, height))
+        imgui.push_style_var(imgui.StyleVar_.window_padding, imgui.ImVec2(0, 0))
+        imgui.begin("##canvas_window", None, CANVAS_FLAGS)
+        size = (max(1.0, width - pane_w), max(1.0, height - status_h))
+        if self._reset_pending:
+            self.canvas.view.zoom = 1.0
+            self.canvas.view.center_on(0.0, 0.0, size)
+            self._reset_pending = False
+        self.tools.anchors = [tuple(a.at) for a in self.world.anchors] if self.world else []
+        self.canvas.show_grid = self.intents.show_grid
+        self.canvas((pane_w, 0.0), size, self.tools)
+        self._status_line(pane_w, height - status_h, width - pane_w, status_h)
+        imgui.end()
+        imgui.pop_style_var()
+        self._shortcuts()
+        self._carry_out()
+        self._record()
+
+    def _status_line(self, x: float, y: float, w: float, h: float) -> None:
+        dl = imgui.get_window_draw_list()
+        dl.add_rect_filled(imgui.ImVec2(x, y), imgui.ImVec2(x + w, y + h), imgui.IM_COL32(22, 22, 26, 255))
+        col = imgui.IM_COL32(255, 110, 110, 255) if self.status_error else imgui.IM_COL32(200, 200, 200, 255)
+        dl.add_text(imgui.ImVec2(x + 8, y + (h - imgui.get_text_line_height()) / 2), col, self.status)
+
+    def _shortcuts(self) -> None:
+        io = imgui.get_io()
+        if io.want_text_input:
+            return  # text fields keep their own Ctrl+Z
+        ctrl = imgui.Key.mod_ctrl
+        if imgui.is_key_chord_pressed(ctrl | imgui.Key.z):
+            self.intents.undo = True
+        if imgui.is_key_chord_pressed(ctrl | imgui.Key.y) or \
+                imgui.is_key_chord_pressed(ctrl | imgui.Key.mod_shift | imgui.Key.z):
+            self.intents.redo = True
+        if imgui.is_key_pressed(imgui.Key.escape, False):
+            self.tools.selection, self.tools.tool = None, "pan"
+
+    def _record(self) -> None:
+        self.frames += 1
+        st = self.scheduler.stats()
+        self.scheduler_stats = st
+        if st.get("latency_p50_ms") is not None:
+            self.latency_ms.append(st["latency_p50_ms"])
+        if st.get("errors", 0) > self._errors_seen:
+            self._errors_seen = st["errors"]
+            self.report(f"tile failed: {st.get('last_error')}", error=True)
+        x0, y0, x1, y1 = self.canvas.view.world_rect(self.canvas.size)
+        v = self.visited
+        self.visited = (x0, y0, x1, y1) if v is None else \
+            (min(v[0], x0), min(v[1], y0), max(v[2], x1), max(v[3], y1))
+
+    # -- intents --------------------------------------------------------------------------------
+
+    def _carry_out(self) -> None:
+        it, view, size = self.intents, self.canvas.view, self.canvas.size
+        if it.open_model:
+            self.open_model(it.open_model)
+        if it.open_scene:
+            self.open_scene(it.open_scene)
+        if it.reset_view:
+            self._reset_pending = True
+        if it.zoom is not None:
+            view.zoom_about(self.canvas.origin[0] + size[0] / 2, self.canvas.origin[1] + size[1] / 2,
+                            it.zoom, self.canvas.origin)
+        if it.goto is not None:
+            view.center_on(it.goto[0], it.goto[1], size)
+        if self.world is None:
+            if it.apply or it.undo or it.redo or it.jump is not None or it.save_scene or it.save_view \
+                    or it.export:
+                self.report("no model loaded: open one in the Model panel first", error=True)
+            return
+        self._edit(it)
+        if it.save_scene:
+            self._guard(lambda: self.report(f"saved scene {self.world.save(it.save_scene)}"))
+        if it.save_view:
+            self._guard(lambda: self.save_view(*it.save_view))
+        if it.export:
+            self._guard(lambda: self.export(*it.export))
+
+    def _edit(self, it: Intents) -> None:
+        w = self.world
+        for label, call in (("edit", (lambda: w.apply(it.apply)) if it.apply is not None else None),
+                            ("undo", w.undo if it.undo else None), ("redo", w.redo if it.redo else None),
+                            ("history", (lambda: w.jump(it.jump)) if it.jump is not None else None)):
+            if call is None:
+                continue
+            tiles = self._guard(call, label)
+            if tiles is None:
+                continue
+            self.scheduler.invalidate(tiles, w)
+            self.canvas.invalidate(tiles)
+            what = w.history[w.history_position - 1] if w.history_position else "unedited scene"
+            self.report(f"{label}: {len(tiles)} tiles to redraw - now at {w.history_position}: {what}")
+
+    def _guard(self, fn, what: str = ""):
+        """Run fn; a failure becomes a red status line, never an exception out of the frame."""
+        try:
+            return fn()
+        except Exception as e:
+            from .jobs import _one_line
+
+            self.report(f"{what + ' failed: ' if what else ''}{_one_line(e)}", error=True)
+            return None
+
+    # -- capture --------------------------------------------------------------------------------
+
+    def save_view(self, path: str, scale: int = 1):
+        """Save what the canvas shows, at canvas size x ``scale``, rendered off the UI thread."""
+        from PIL import Image
+
+        from infiniscape.renderer.export import check_output_path
+        from infiniscape.renderer.world import to_uint8
+
+        out = check_output_path(path)
+        if out.suffix.lower() != ".png":
+            raise ValueError(f"{path}: the view is saved as .png")
+        x0, y0, x1, y1 = self.canvas.view.world_rect(self.canvas.size)
+        x, y = math.floor(x0), math.floor(y0)
+        w, h = max(1, math.ceil(x1) - x), max(1, math.ceil(y1) - y)
+        if w * h > MAX_VIEW_PIXELS:
+            raise ValueError(f"the view covers {w}x{h} world px: zoom in, or use Export for big regions")
+        size = (max(1, round(self.canvas.size[0] * scale)), max(1, round(self.canvas.size[1] * scale)))
+        world = self.world
+
+        def work(job):
+            buf = np.empty((h, w, 3), np.uint8)
+            for ox, oy, piece in world.iter_pieces(x, y, w, h, job.advance):
+                buf[oy:oy + piece.shape[0], ox:ox + piece.shape[1]] = to_uint8(piece)
+            img = Image.fromarray(buf)
+            if img.size != size:
+                shrink = size[0] < w
+                img = img.resize(size, Image.Resampling.LANCZOS if shrink else Image.Resampling.NEAREST)
+            tmp = out.with_name(f".{out.name}.partial.png")
+            img.save(tmp)
+            Path(tmp).replace(out)
+            return out
+
+        self.report(f"saving view to {out} ...")
+        return self.jobs.start(f"save view {out.name}", work, total=world.tile_count(x, y, w, h),
+                               on_done=lambda p: self.report(f"saved view {p} ({size[0]}x{size[1]})"))
+
+    def export(self, rect: tuple[int, int, int, int], path: str):
+        """Export a world rectangle with the streaming exporter, off the UI thread."""
+        from infiniscape.renderer.export import check_output_path, export_region
+
+        out = check_output_path(path)
+        x, y, w, h = rect
+        world = self.world
+        self.report(f"exporting {w}x{h} at ({x}, {y}) to {out} ...")
+        return self.jobs.start(f"export {out.name}",
+                               lambda job: export_region(world, x, y, w, h, out, progress=job.advance),
+                               total=world.tile_count(x, y, w, h),
+                               on_done=lambda p: self.report(f"exported {p} ({w}x{h})"))
+
+
+def _close_later(scheduler) -> None:
+    """Stop a replaced scheduler without waiting for its batch in progress on the UI thread."""
+    import threading
+
+    threading.Thread(target=scheduler.close, name="close scheduler", daemon=True).start()
