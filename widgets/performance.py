@@ -27,8 +27,7 @@ class PerformanceWidget:
                 p50, p95 = np.percentile(frames, [50, 95])
                 imgui.text(f"frame {p50:.1f} ms p50, {p95:.1f} ms p95 ({1e3 / max(p50, 1e-3):.0f} FPS)")
             if implot.begin_plot("##frames", imgui.ImVec2(-1, em * 7)):
-                implot.setup_axes("", "ms", implot.AxisFlags_.no_tick_labels, 0)
-                implot.setup_axis_limits(implot.ImAxis_.y1, 0, 50, implot.Cond_.once)
+                implot.setup_axes("", "ms", implot.AxisFlags_.no_tick_labels, implot.AxisFlags_.auto_fit)
                 if frames.size:
                     implot.plot_line("frame", frames)
                 if lat.size:

@@ -1,0 +1,203 @@
+"""The real studio (panels, canvas, tools) driven by simulated mouse and keys in a headless imgui
+context: no window, no GL (textures are counted, not uploaded)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+imgui_bundle = pytest.importorskip("imgui_bundle")
+from imgui_bundle import imgui, implot  # noqa: E402
+
+from infiniscape.studio import Studio  # noqa: E402
+from infiniscape.view_transform import WHEEL_STEP  # noqa: E402
+
+W, H = 1280, 800
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the studio does: the UI thread keeps a core
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def gui():
+    ctx = imgui.create_context()
+    implot.create_context()
+    io = imgui.get_io()
+    io.display_size = imgui.ImVec2(W, H)
+    io.set_ini_filename(None)
+    io.backend_flags |= imgui.BackendFlags_.renderer_has_textures
+    yield io
+    implot.destroy_context()
+    imgui.destroy_context(ctx)
+
+
+def frame(studio: Studio) -> None:
+    io = imgui.get_io()
+    io.delta_time = 1 / 60
+    imgui.new_frame()
+    studio.frame(W, H)
+    imgui.render()
+    for tex in imgui.get_platform_io().textures:  # the font atlas: pretend a backend took it
+        if tex.status != imgui.ImTextureStatus.ok:
+            tex.set_tex_id(1)
+            tex.status = imgui.ImTextureStatus.ok
+
+
+def frames_until(studio: Studio, cond, timeout: float = 30.0) -> None:
+    end = time.perf_counter() + timeout
+    while not cond():
+        assert time.perf_counter() < end, "timed out"
+        frame(studio)
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def studio(gui):
+    s = Studio(model="tiny", use_gl=False, cache_bytes=64 << 20)
+    s.panels = [(t, w, True) for t, w, _ in s.panels]  # every panel open: all of them must draw
+    frames_until(s, lambda: s.world is not None)
+    frame(s)
+    yield s
+    s.close()
+
+
+def canvas_point(studio: Studio, fx: float = 0.5, fy: float = 0.5) -> tuple[float, float]:
+    o, size = studio.canvas.origin, studio.canvas.size
+    return (round(o[0] + size[0] * fx), round(o[1] + size[1] * fy))  # imgui keeps whole-pixel mice
+
+
+def drag(studio: Studio, a, b, steps: int = 4, button: int = 0) -> None:
+    io = imgui.get_io()
+    io.add_mouse_pos_event(*a)
+    frame(studio)
+    io.add_mouse_button_event(button, True)
+    frame(studio)
+    for i in range(1, steps + 1):
+        io.add_mouse_pos_event(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)
+        frame(studio)
+    io.add_mouse_button_event(button, False)
+    frame(studio)
+
+
+def click(studio: Studio, p, button: int = 0) -> None:
+    drag(studio, p, p, steps=0, button=button)
+
+
+def key_chord(studio: Studio, *keys) -> None:
+    io = imgui.get_io()
+    for k in keys:
+        io.add_key_event(k, True)
+        frame(studio)
+    for k in reversed(keys):
+        io.add_key_event(k, False)
+        frame(studio)
+
+
+def test_drag_pans_by_the_exact_amount(studio):
+    v = studio.canvas.view
+    v.zoom = 2.0
+    x0, y0 = v.x, v.y
+    drag(studio, canvas_point(studio), (canvas_point(studio)[0] + 50, canvas_point(studio)[1] + 20))
+    assert (v.x, v.y) == pytest.approx((x0 - 25.0, y0 - 10.0), abs=1e-9)
+
+
+def test_wheel_zooms_about_the_cursor(studio):
+    io, v = imgui.get_io(), studio.canvas.view
+    p = canvas_point(studio, 0.3, 0.7)
+    io.add_mouse_pos_event(*p)
+    frame(studio)
+    before = v.to_world(*p, studio.canvas.origin)
+    io.add_mouse_wheel_event(0.0, 1.0)
+    frame(studio)
+    assert v.zoom == pytest.approx(WHEEL_STEP)
+    assert v.to_world(*p, studio.canvas.origin) == pytest.approx(before, abs=1e-9)
+    for _ in range(40):  # the zoom stays within 1/8x .. 8x
+        io.add_mouse_wheel_event(0.0, -1.0)
+        frame(studio)
+    assert v.zoom == pytest.approx(1 / 8)
+
+
+def test_visible_tiles_arrive_as_textures(studio):
+    frames_until(studio, studio.canvas.complete)
+    assert studio.pool.live >= len(studio.canvas.visible) > 0
+    assert studio.pool.live <= studio.pool.max_textures
+
+
+def test_select_resample_and_ctrl_z_undo(studio):
+    world, canvas = studio.world, studio.canvas
+    frames_until(studio, canvas.complete)
+    studio.tools.tool = "select"
+    a, b = canvas_point(studio, 0.4, 0.4), canvas_point(studio, 0.6, 0.6)
+    drag(studio, a, b)
+    wa = canvas.view.to_world(*a, canvas.origin)
+    wb = canvas.view.to_world(*b, canvas.origin)
+    sel = studio.tools.selection
+    assert sel == (int(np.floor(wa[0])), int(np.floor(wa[1])),
+                   int(np.floor(wb[0]) - np.floor(wa[0])), int(np.floor(wb[1]) - np.floor(wa[1])))
+    tile = canvas.view.to_world(*canvas_point(studio), canvas.origin)
+    from infiniscape.models.contract import Tile
+
+    centre = Tile(int(tile[0] // canvas.tile_size), int(tile[1] // canvas.tile_size))
+    original = studio.scheduler.tile(centre).copy()
+
+    key_chord(studio, imgui.Key.r)  # the Edit panel's shortcut for its Resample button
+    assert world.history_position == 1 and world.history[0].startswith("resample local")
+    frames_until(studio, lambda: studio.scheduler.tile(centre) is not None and canvas.complete())
+    assert not np.array_equal(studio.scheduler.tile(centre), original)
+
+    key_chord(studio, imgui.Key.mod_ctrl, imgui.Key.z)
+    assert world.history_position == 0
+    frames_until(studio, lambda: studio.scheduler.tile(centre) is not None and canvas.complete())
+    assert np.array_equal(studio.scheduler.tile(centre), original)
+
+    key_chord(studio, imgui.Key.mod_ctrl, imgui.Key.y)
+    assert world.history_position == 1
+
+
+def test_anchor_tool_adds_moves_and_deletes(studio):
+    world, canvas = studio.world, studio.canvas
+    studio.tools.tool = "anchor"
+    p = canvas_point(studio, 0.5, 0.5)
+    click(studio, p)
+    assert len(world.anchors) == 1
+    at = world.anchors[0].at
+    assert at == pytest.approx(canvas.view.to_world(*p, canvas.origin), abs=0.5)
+    q = (p[0] + 40, p[1] + 10)
+    drag(studio, p, q)
+    assert len(world.anchors) == 1
+    assert world.anchors[0].at == pytest.approx(canvas.view.to_world(*q, canvas.origin), abs=0.5)
+    click(studio, q, button=1)
+    assert len(world.anchors) == 0
+    assert world.history_position == 3
+
+
+def test_texture_pool_stays_under_its_cap_while_scrolling(gui):
+    s = Studio(model="tiny", use_gl=False, cache_bytes=8 << 20, max_textures=64)
+    try:
+        frames_until(s, lambda: s.world is not None)
+        for _ in range(30):
+            s.canvas.view.x += 300
+            frame(s)
+            assert s.pool.live <= 64
+            time.sleep(0.02)
+    finally:
+        s.close()
+
+
+def test_errors_show_in_the_window_and_the_studio_stays_usable(studio):
+    studio.open_model("no/such/model.pt")
+    frames_until(studio, lambda: studio.loading is None or studio.status_error, timeout=10)
+    frames_until(studio, lambda: studio.status_error, timeout=10)
+    assert "does not exist" in studio.status
+    assert studio.world is not None and studio.model_name == "tiny"  # the old world keeps working
+    studio.intents.export = None
+    drag(studio, canvas_point(studio), canvas_point(studio, 0.6, 0.5))  # still pans

@@ -1,0 +1,91 @@
+"""The studio in a real window (Xvfb + Mesa): scripted screenshot, and the no-display message."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+PANE_W = 27 * 15  # the panel column at the default 15 px font (studio.py: 27 em)
+PLACEHOLDER = np.array([56, 57, 62])
+BACKGROUND = np.array([30, 30, 34])
+
+
+def _no_gui(reason: str):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"GUI test cannot run in CI: {reason}")  # a skipped GUI test hides a broken studio
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """An X display: the session's own, or a private Xvfb started for these tests."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    xvfb = shutil.which("Xvfb")
+    if not xvfb:
+        _no_gui("no DISPLAY and no Xvfb (apt-get install xvfb)")
+    r, w = os.pipe()
+    proc = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        _no_gui("Xvfb did not start")
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def run_view(args, env, timeout=120):
+    return subprocess.run([sys.executable, "-m", "infiniscape", "view", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_screenshot_shows_generated_tiles_and_panels(display, tmp_path):
+    shot = tmp_path / "s.png"
+    env = {**os.environ, "DISPLAY": display}
+    r = run_view(["--model", "tiny", "--screenshot", str(shot), "--quit-after-frames", "120"], env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(np.int16)
+    assert img.shape == (800, 1280, 3)
+    canvas = img[8:-40, PANE_W + 8:-8]  # away from the status line and the panel's edge
+    assert canvas.std() > 20, "canvas is uniform: no tiles drawn"
+    # no hole: every 16x16 block holds generated pixels, not the placeholder or the background
+    h, w = (canvas.shape[0] // 16) * 16, (canvas.shape[1] // 16) * 16
+    blocks = canvas[:h, :w].reshape(h // 16, 16, w // 16, 16, 3)
+    for flat in (PLACEHOLDER, BACKGROUND, np.zeros(3)):
+        empty = (np.abs(blocks - flat).max(axis=-1) <= 2).all(axis=(1, 3))
+        assert not empty.any(), f"{empty.sum()} empty 16x16 blocks (colour {flat.tolist()})"
+    pane = img[:, : PANE_W - 20]
+    assert pane.std() > 10 and (pane.max(axis=-1) > 200).mean() > 0.01, "panel text missing"
+    if os.environ.get("INFINISCAPE_KEEP_SCREENSHOTS"):
+        shutil.copy(shot, os.environ["INFINISCAPE_KEEP_SCREENSHOTS"])
+
+
+def test_without_a_display_one_line_and_exit_2():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = run_view([], env, timeout=60)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "display" in lines[0] and "infiniscape render" in lines[0], r.stderr
+    assert "Assertion" not in r.stderr
+
+
+def test_unreachable_display_is_one_line_not_an_abort():
+    if not shutil.which("Xvfb") and not os.environ.get("DISPLAY"):
+        _no_gui("glfw needs X libraries to reach the point of failure")
+    env = {**os.environ, "DISPLAY": ":987"}  # no server there
+    env.pop("WAYLAND_DISPLAY", None)
+    r = run_view(["--model", "tiny"], env, timeout=60)
+    assert r.returncode == 2, r.stderr[-2000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "infiniscape render" in lines[0], r.stderr
