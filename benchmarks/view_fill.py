@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 import time
 
 import torch
@@ -47,6 +48,26 @@ def fill(world: World, batch: int, x: int, y: int, w: int, h: int, prefetch: int
             "batch_ms_p50": st["batch_ms_p50"], "lat_p95_ms": st["latency_p95_ms"], "ui_max_ms": ui_max * 1e3}
 
 
+def direct(world: World, batch: int, x: int, y: int, w: int, h: int) -> tuple[int, float]:
+    """Seconds to render the view's tiles with World.render_tiles and no scheduler: the floor.
+
+    Run on a plain thread like the scheduler's worker: on a loaded machine torch's OpenMP team of
+    the main thread is many times slower than a secondary thread's, which would flatter the scheduler."""
+    order, n = plan_view(x, y, x + w, y + h, world.tile_size, prefetch=0)
+    took = []
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        for i in range(0, n, batch):
+            world.render_tiles(order[i:i + batch])
+        took.append(time.perf_counter() - t0)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    return n, took[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
@@ -74,6 +95,9 @@ def main() -> None:
                 print(f"{device:6} {name:9} {r['batch']:5d} {r['tiles']:5d} {r['first_ms']:9.0f} "
                       f"{r['fill_s']:7.2f} {r['tiles_per_s']:8.1f} {r['batch_ms_p50']:9.0f} "
                       f"{r['lat_p95_ms']:10.0f} {r['ui_max_ms']:9.2f}")
+            # Same tile count, fresh tiles, no thread: what the scheduler's overhead is measured against.
+            n, t = direct(world, batch, (20 * i + 5) * ts * 8, 40 * ts, w, h)
+            print(f"{device:6} {'direct':9} {batch:5d} {n:5d} {'':9} {t:7.2f} {n / t:8.1f}")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ class TileScheduler:
         self._tile_size = world.tile_size
         self._cv = threading.Condition()
         self._closed = False
+        self._last_view: tuple | None = None
         self._seq = itertools.count()
         self._gen: dict[Tile, int] = {}  # absent = generation 0; bumped by invalidate
         self._wanted: dict[Tile, int] = {}  # tile -> rank in the current view's order
@@ -133,6 +134,9 @@ class TileScheduler:
     def set_view(self, x0: float, y0: float, x1: float, y1: float,
                  velocity: tuple[float, float] = (0.0, 0.0)) -> None:
         """The world rectangle visible now and its motion in world px/s; cancels tiles no longer wanted."""
+        view = (x0, y0, x1, y1, tuple(velocity))
+        if view == self._last_view:
+            return  # the frame loop repeats a still view every frame: the queue is already right
         order, _ = plan_view(x0, y0, x1, y1, self._tile_size, velocity, self.prefetch)
         now = time.perf_counter()
         with self._cv:
@@ -151,6 +155,7 @@ class TileScheduler:
             # Built in rank order, so the list is already a heap.
             self._heap = [(r.rank, r.seq, t) for t, r in pending.items()]
             self._wanted = {t: rank for rank, t in enumerate(order)}
+            self._last_view = view
             self._cv.notify_all()
 
     def tile(self, tile: Tile) -> np.ndarray | None:
@@ -178,7 +183,8 @@ class TileScheduler:
                     raise ValueError(f"new world has {world.tile_size} px tiles, this scheduler renders "
                                      f"{self._tile_size} px: create a new TileScheduler")
                 self._world = world
-                self._failed.clear()  # a new world may not fail where the old one did
+                self._failed.clear()  # a new world may not fail where the old one did ...
+                self._last_view = None  # ... so the next set_view asks for those tiles again
             now = time.perf_counter()
             for t in set(tiles):
                 old = self._gen.get(t, 0)

@@ -233,7 +233,7 @@ def test_a_world_error_is_reported_and_the_worker_keeps_serving(gated, ts):
         assert "tile (1, 0)" in st["last_error"] and "lattice exploded" in st["last_error"]
         assert s.tile(bad) is None and s.tile(Tile(0, 0)) is not None
         calls = len(gated.calls)
-        s.set_view(0, 0, 3 * ts, 2 * ts)  # a failing tile is not retried every frame ...
+        s.set_view(1, 1, 3 * ts, 2 * ts)  # a failing tile is not retried as the view moves ...
         idle(s)
         assert len(gated.calls) == calls
         s.set_view(10 * ts, 0, 11 * ts, ts)  # ... and the worker still serves other tiles
@@ -262,3 +262,22 @@ def test_close_stops_the_worker_and_later_views_are_ignored(gated, ts):
     assert not s._thread.is_alive()
     s.set_view(0, 0, ts, ts)
     assert s.stats()["queue"] == 0 and gated.calls == []
+
+
+def test_a_view_racing_edits_settles_on_fresh_pixels_for_every_visible_tile(gated, ts):
+    rng = np.random.default_rng(0)
+    with TileScheduler(gated, batch=3, prefetch=1) as s:
+        for _ in range(150):
+            x, y = rng.integers(-4, 4, 2) * ts + rng.integers(0, ts, 2)
+            s.set_view(x, y, x + 2 * ts, y + ts, velocity=tuple(rng.normal(0, 300, 2)))
+            if rng.random() < 0.3:
+                s.invalidate([Tile(int(i), int(j)) for i, j in rng.integers(-4, 6, (2, 2))])
+            s.poll()
+            time.sleep(0.001)
+        s.set_view(0, 0, 2 * ts, ts)
+        s.invalidate([Tile(0, 0)])
+        idle(s)
+        st = s.stats()
+        assert st["errors"] == 0 and st["queue"] == 0 and st["rendering"] == 0
+        for t in (Tile(0, 0), Tile(1, 0)):
+            assert np.array_equal(s.tile(t), to_uint8(gated.world.render_tiles([t])[0]))
