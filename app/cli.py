@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
-COMMANDS = ["view", "render", "info", "dataset"]
+COMMANDS = ["view", "render", "info", "dataset", "video"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from infiniscape.models.contract import RenderSettings, Tile
+from infiniscape.models.lattice import HashedLatents
+from infiniscape.models.styles import LatticeStyleMap
+from infiniscape.renderer.edits import AddAnchor, MoveAnchor, RemoveAnchor, StyleAnchor
+from infiniscape.renderer.fusion import FusionParams, FusionStyleMap, anchor_codes
+from infiniscape.renderer.scene import Scene
+from infiniscape.renderer.world import World
+
+PARAMS = FusionParams(radius=160, blur=64, step=8)
+
+
+def scene(*anchors):
+    return Scene(seed=3, styles=list(anchors), fusion=PARAMS)
+
+
+def test_fusion_weights_sum_to_one_everywhere(tiny):
+    fmap = FusionStyleMap((StyleAnchor((0, 0), seed=1), StyleAnchor((100, 40), seed=2),
+                           StyleAnchor((40, 150), seed=3)), PARAMS)
+    plan = fmap.plan((-300, -300, 300, 300), HashedLatents(0), tiny.fields["style"])
+    w = plan.weights(np.arange(-300, 300, 3.0), np.arange(-300, 300, 2.5))
+    assert w.shape[0] == plan.z.shape[0] == 25 + 3  # 5x5 lattice anchors + 3 fusion anchors
+    np.testing.assert_allclose(w.sum(0), 1.0, atol=1e-6)
+    assert w.min() >= 0
+    assert w[-3, 120, 100] == pytest.approx(1.0)  # at the first anchor its own style rules
+
+
+def test_far_from_other_anchors_a_region_equals_the_single_style_render(tiny):
+    a1, a2 = StyleAnchor((0, 0), seed=1), StyleAnchor((2000, 0), seed=2)
+    both = World(tiny, scene(a1, a2)).render(-96, -96, 192, 192)
+    single = World(tiny, scene(a1)).render(-96, -96, 192, 192)
+    assert np.abs(both - single).max() <= 1e-5
+    unfused = World(tiny, scene()).render(-96, -96, 192, 192)
+    assert np.abs(single - unfused).max() > 0.01  # the anchor really restyles its region
+    # far from every anchor the world keeps its own style, bit for bit
+    assert np.array_equal(World(tiny, scene(a1, a2)).render(900, 600, 64, 64),
+                          World(tiny, scene()).render(900, 600, 64, 64))
+
+
+def test_fused_tiles_join_without_discontinuity(tiny):
+    settings = RenderSettings(style_map=FusionStyleMap((StyleAnchor((60, 40), seed=1),
+                                                        StyleAnchor((-30, 20), seed=7)), PARAMS))
+    lat = HashedLatents(2)
+    t = tiny.tile_size
+    one_pass = tiny.render_windows([(-t, -t)], 2 * t, 2 * t, lat, settings)[0]
+    tiles = tiny.render([Tile(-1, -1), Tile(0, -1), Tile(-1, 0), Tile(0, 0)], lat, settings)
+    stitched = torch.cat([torch.cat([tiles[0], tiles[1]], 2), torch.cat([tiles[2], tiles[3]], 2)], 1)
+    assert (one_pass - stitched).abs().max().item() <= 1e-5
+
+
+def test_picked_style_is_the_lattice_style_at_that_point(tiny):
+    spec = tiny.fields["style"]
+    lat = HashedLatents(5)
+    z, w = anchor_codes(StyleAnchor((0, 0), pick=(300.0, -120.0)), lat, spec)
+    plan = LatticeStyleMap().plan((300, -120, 300, -120), lat, spec)
+    mix = plan.weights(np.array([300.0]), np.array([-120.0]))[:, 0, 0]
+    np.testing.assert_allclose(w @ z, mix @ plan.z, atol=1e-5)
+    assert w.sum() == pytest.approx(1.0)
+
+
+def test_anchor_edits_change_only_flagged_tiles_and_undo(tiny):
+    world = World(tiny, scene())
+    area = (-192, -192, 384, 384)
+    before = world.render(*area)
+    flagged = world.apply(AddAnchor((10, 10), seed=4))
+    flagged |= world.apply(MoveAnchor(0, (60, -20)))
+    after = world.render(*area)
+    t = tiny.tile_size
+    for iy in range(-3, 3):
+        for ix in range(-3, 3):
+            if Tile(ix, iy) not in flagged:
+                sl = np.s_[iy * t + 192:(iy + 1) * t + 192, ix * t + 192:(ix + 1) * t + 192]
+                assert np.array_equal(before[sl], after[sl])
+    assert not np.array_equal(before, after)
+    world.apply(RemoveAnchor(0))
+    assert np.array_equal(world.render(*area), before)
+    world.undo()
+    world.undo()
+    world.undo()
+    assert np.array_equal(world.render(*area), before) and world.anchors == ()
