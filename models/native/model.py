@@ -25,8 +25,11 @@ class NativeModel(InfiniteGenerator):
 
     family = "native"
 
-    def __init__(self, generator: NativeGenerator, device: str | torch.device = "cpu", source: str = ""):
-        self.generator = generator.eval().requires_grad_(False).to(device)
+    def __init__(self, generator: NativeGenerator, device: str | torch.device = "cpu", source: str = "",
+                 frozen: bool = True):
+        # frozen=False leaves a generator that is being trained as it is: training reuses
+        # window_inputs / stack_window_inputs to feed it exactly what rendering feeds it.
+        self.generator = (generator.eval().requires_grad_(False) if frozen else generator).to(device)
         self.cfg: NativeConfig = generator.cfg
         self.device = torch.device(device)
         self.source = source or self.cfg.name
