@@ -59,31 +59,17 @@ class StudioWindow:
         load_ui_font(font_size)
         self.impl = GlfwRenderer(self.window)
         self.dropped: list[str] = []
+        self._shown = False
         glfw.set_drop_callback(self.window, lambda _w, paths: self.dropped.extend(paths))
 
     def run(self, studio, quit_after_frames: int | None = None, screenshot: str | None = None,
             settle_timeout: float = 60.0) -> int:
         """Main loop. Scripted runs stop once ``quit_after_frames`` have passed and every visible
         tile is drawn (at most ``settle_timeout`` s more), saving ``screenshot`` first."""
-        from imgui_bundle import imgui
-        from OpenGL import GL
-
-        glfw, shown, deadline = self.glfw, False, None
+        glfw, deadline = self.glfw, None
         while not glfw.window_should_close(self.window):
             t0 = time.perf_counter()
-            glfw.poll_events()
-            self.impl.process_inputs()
-            if self.dropped:
-                studio.open_model(self.dropped.pop())
-            imgui.new_frame()
-            w, h = glfw.get_window_size(self.window)
-            studio.frame(w, h)
-            imgui.render()
-            fw, fh = glfw.get_framebuffer_size(self.window)
-            GL.glViewport(0, 0, fw, fh)
-            GL.glClearColor(0.12, 0.12, 0.13, 1.0)
-            GL.glClear(GL.GL_COLOR_BUFFER_BIT)
-            self.impl.render(imgui.get_draw_data())
+            fw, fh = self.draw(studio)
             done = False
             if quit_after_frames is not None and studio.frames >= quit_after_frames:
                 deadline = deadline or time.perf_counter() + settle_timeout
@@ -91,10 +77,7 @@ class StudioWindow:
                 done = settled or time.perf_counter() > deadline
             if done and screenshot:
                 save_screenshot(screenshot, fw, fh)
-            glfw.swap_buffers(self.window)
-            if not shown:
-                glfw.show_window(self.window)
-                shown = True
+            self.present()
             if done:
                 break
             if studio.intents.vsync != self.vsync:
@@ -105,6 +88,32 @@ class StudioWindow:
                 time.sleep(spare)
             studio.frame_ms.append((time.perf_counter() - t0) * 1e3)
         return 0
+
+    def draw(self, studio) -> tuple[int, int]:
+        """Build and draw one frame into the back buffer; returns the framebuffer size."""
+        from imgui_bundle import imgui
+        from OpenGL import GL
+
+        self.glfw.poll_events()
+        self.impl.process_inputs()
+        if self.dropped:  # a file dropped on the window opens like one typed in the Model panel
+            studio.open_model(self.dropped.pop())
+        imgui.new_frame()
+        w, h = self.glfw.get_window_size(self.window)
+        studio.frame(w, h)
+        imgui.render()
+        fw, fh = self.glfw.get_framebuffer_size(self.window)
+        GL.glViewport(0, 0, fw, fh)
+        GL.glClearColor(0.12, 0.12, 0.13, 1.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        self.impl.render(imgui.get_draw_data())
+        return fw, fh
+
+    def present(self) -> None:
+        self.glfw.swap_buffers(self.window)
+        if not self._shown:
+            self.glfw.show_window(self.window)
+            self._shown = True
 
     def close(self) -> None:
         from imgui_bundle import imgui, implot

@@ -89,3 +89,88 @@ def test_unreachable_display_is_one_line_not_an_abort():
     assert r.returncode == 2, r.stderr[-2000:]
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "infiniscape render" in lines[0], r.stderr
+
+
+DRIVER = r'''
+import json, sys, time
+from imgui_bundle import imgui
+from infiniscape.commands.view import reserve_ui_core
+from infiniscape.studio import Studio
+from infiniscape.window import StudioWindow, save_screenshot
+
+out = sys.argv[1]
+reserve_ui_core()
+win, s = StudioWindow(1280, 800), None
+s = Studio(model="tiny", device="cpu")
+io = imgui.get_io()
+
+def step():
+    win.draw(s); win.present(); time.sleep(0.005)
+
+def settle():
+    end = time.time() + 60
+    while not (s.world is not None and s.canvas.complete()) and time.time() < end:
+        step()
+    for _ in range(3):
+        step()
+
+def shot(name):
+    fw, fh = win.draw(s)
+    save_screenshot(f"{out}/{name}.png", fw, fh)
+    win.present()
+
+def drag(a, b, steps=5):
+    io.add_mouse_pos_event(*a); step()
+    io.add_mouse_button_event(0, True); step()
+    for i in range(1, steps + 1):
+        io.add_mouse_pos_event(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps); step()
+    io.add_mouse_button_event(0, False); step()
+
+def keys(*ks):
+    for k in ks:
+        io.add_key_event(k, True); step()
+    for k in reversed(ks):
+        io.add_key_event(k, False); step()
+
+settle()
+v = s.canvas.view
+x0 = (v.x, v.y)
+drag((900, 400), (800, 350))  # pan
+panned = (v.x - x0[0], v.y - x0[1])
+settle()
+s.tools.tool = "select"
+drag((700, 250), (1000, 550))
+io.add_mouse_pos_event(1200, 700)
+settle(); shot("before")
+keys(imgui.Key.r)
+settle(); shot("edited")
+keys(imgui.Key.mod_ctrl, imgui.Key.z)
+settle(); shot("undone")
+print(json.dumps({"panned": panned, "history": s.world.history, "position": s.world.history_position}))
+s.close(); win.close()
+'''
+
+
+def test_pan_select_resample_undo_in_a_real_window(display, tmp_path):
+    env = {**os.environ, "DISPLAY": display}
+    r = subprocess.run([sys.executable, "-c", DRIVER, str(tmp_path)], env=env, capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    import json
+
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["panned"] == pytest.approx([100.0, 50.0])
+    assert res["history"][0].startswith("resample local") and res["position"] == 0
+    shots = {n: np.asarray(Image.open(tmp_path / f"{n}.png").convert("RGB")).astype(np.int16)
+             for n in ("before", "edited", "undone")}
+    inside = (slice(275, 530), slice(720, 980))  # the selection (700..1000, 250..550), inset
+    outside = (slice(600, 760), slice(440, 640))
+    changed = np.abs(shots["edited"][inside] - shots["before"][inside]).mean()
+    assert changed > 10, f"the resampled region did not change (mean |diff| {changed:.1f})"
+    assert np.abs(shots["edited"][outside] - shots["before"][outside]).mean() < 1
+    canvas = (slice(8, 700), slice(PANE_W + 8, 1272))  # the panels' text changes, the canvas must not
+    restored = np.abs(shots["undone"][canvas] - shots["before"][canvas]).mean()
+    assert restored < 0.5, f"undo did not restore the pixels (mean |diff| {restored:.2f})"
+    if os.environ.get("INFINISCAPE_KEEP_SCREENSHOTS"):
+        for n in shots:
+            shutil.copy(tmp_path / f"{n}.png", f"/tmp/studio_{n}.png")

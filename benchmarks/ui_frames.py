@@ -1,0 +1,82 @@
+"""Frame time of the studio in a real window: idle vs while tiles are generating.
+
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/ui_frames.py --model tiny
+
+"idle": a still view whose tiles are all drawn. "generating": the view pans steadily over fresh
+world, so the scheduler renders and the canvas uploads every frame. The UI thread never waits for
+torch, so p95 while generating should stay within 25% of idle (on a GPU; a 2-core CPU machine
+shares its cores between torch, Python and the software rasteriser). Frame time is the work of a
+frame (input, UI, upload, draw, swap), without the FPS-limit sleep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def measure(window, studio, frames: int, pan_px_s: float = 0.0) -> np.ndarray:
+    out = []
+    for _ in range(frames):
+        t0 = time.perf_counter()
+        if pan_px_s:
+            studio.canvas.view.pan_screen(-pan_px_s / 60, 0.0)  # as if dragged at a steady speed
+        window.draw(studio)
+        window.present()
+        out.append((time.perf_counter() - t0) * 1e3)
+        time.sleep(max(0.0, 1 / 60 - out[-1] / 1e3))  # a 60 FPS cadence, like the studio
+    return np.asarray(out)
+
+
+def settle(window, studio, timeout: float = 120.0) -> None:
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        window.draw(studio)
+        window.present()
+        if studio.world is not None and studio.canvas.complete() and not studio.jobs.busy():
+            return
+        time.sleep(1 / 60)
+    raise SystemExit("tiles did not settle in time")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="tiny")
+    p.add_argument("--frames", type=int, default=240)
+    p.add_argument("--pan", type=float, default=240.0, help="screen px/s while generating")
+    p.add_argument("--json", default=None, help="also write the numbers here")
+    args = p.parse_args()
+
+    from infiniscape.commands.view import reserve_ui_core
+    from infiniscape.studio import Studio
+    from infiniscape.window import StudioWindow
+
+    reserve_ui_core()
+    window = StudioWindow(1280, 800)
+    studio = Studio(model=args.model, device="cpu")
+    try:
+        settle(window, studio)
+        idle = measure(window, studio, args.frames)
+        rendered0 = studio.scheduler.stats()["rendered"]
+        busy = measure(window, studio, args.frames, pan_px_s=args.pan)
+        rendered = studio.scheduler.stats()["rendered"] - rendered0
+    finally:
+        studio.close()
+        window.close()
+    res = {"model": args.model, "frames": args.frames, "tiles_rendered_while_generating": rendered}
+    for name, ms in (("idle", idle), ("generating", busy)):
+        p50, p95 = np.percentile(ms, [50, 95])
+        res[f"{name}_p50_ms"], res[f"{name}_p95_ms"] = round(float(p50), 2), round(float(p95), 2)
+    res["p95_ratio"] = round(res["generating_p95_ms"] / res["idle_p95_ms"], 3)
+    for k, v in res.items():
+        print(f"{k:34s} {v}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
