@@ -28,12 +28,6 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def load_model_for(args: argparse.Namespace):
-    from infiniscape.models.registry import load_model
-
-    return load_model(args.model, device=resolve_device(args.device))
-
-
 def positive(kind: str):
     """argparse type: a positive integer, with a message naming the option."""
     def parse(text: str) -> int:

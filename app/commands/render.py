@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import load_model_for, positive, resolve_device
+from .common import positive, resolve_device
 
 HELP = "render a world rectangle to .png or .npy (memory bounded by one tile row)"
 
@@ -33,9 +33,6 @@ def open_world(args: argparse.Namespace):
     overrides = {k: v for k, v in (("model", args.model), ("seed", args.seed), ("truncation", args.trunc),
                                    ("noise_mode", args.noise_mode)) if v is not None}
     scene = replace(scene, **overrides)
-    if args.model is None and not args.scene:
-        return World(load_model_for(argparse.Namespace(model="default", device=args.device)), scene,
-                     args.tile_batch)
     return World(load_model(scene.model, device=resolve_device(args.device)), scene, args.tile_batch)
 
 
