@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
-COMMANDS = ["view", "render", "info", "dataset", "video"]
+COMMANDS = ["view", "render", "info", "dataset", "video", "train", "spectrum", "metrics"]
 
 
 class OneLineParser(argparse.ArgumentParser):
