@@ -1,0 +1,114 @@
+"""Official StyleGAN2-ADA / StyleGAN3 network pickles -> our own generator modules, tensors copied by name.
+
+The pickle is read as data (safe_pickle); the architecture is chosen from its structure, the network is
+built from OUR code with the pickle's constructor arguments, and every tensor is copied by dotted path.
+Anything that does not match exactly is refused with one line naming what differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import ModelLoadError
+from . import stylegan2, stylegan3
+from .safe_pickle import PersistentObject, load_network_pickle
+
+FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator}
+
+
+@dataclass
+class OfficialNetwork:
+    """A generator rebuilt from a network pickle."""
+
+    generator: torch.nn.Module  # stylegan2.Generator or stylegan3.Generator, eval mode, no grad
+    family: str  # 'stylegan2' or 'stylegan3'
+    config: str  # 'skip' / 'resnet' / 'orig' for StyleGAN2, 'T' / 'R' for StyleGAN3
+    source: str  # where it was loaded from
+    module_hash: str | None  # sha256 of the module source embedded in the pickle (never executed)
+
+    @property
+    def c_dim(self) -> int:
+        return int(self.generator.c_dim)
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.generator.z_dim)
+
+    def describe(self) -> str:
+        g = self.generator
+        kind = f"StyleGAN{'3-' + self.config if self.family == 'stylegan3' else '2 (' + self.config + ')'}"
+        cond = f", c_dim={g.c_dim}" if g.c_dim else ""
+        return f"{kind} {g.img_resolution}x{g.img_resolution}, z_dim={g.z_dim}{cond}"
+
+
+def load_official(path: str | Path, network: str = "G_ema") -> OfficialNetwork:
+    """Load `network` (G_ema by default, G as fallback) from a StyleGAN2-ADA / StyleGAN3 pickle."""
+    nets = load_network_pickle(path)
+    name = network if network in nets else ("G" if network == "G_ema" and "G" in nets else None)
+    obj = nets.get(name) if name else None
+    if isinstance(obj, dict) and obj.get("kind") == "tensorflow":
+        raise ModelLoadError(f"{path} is a TensorFlow StyleGAN2 pickle: convert it with the official "
+                             "legacy.py to a PyTorch snapshot first (direct loading is not supported yet)")
+    if not isinstance(obj, PersistentObject):
+        held = ", ".join(map(str, nets))
+        raise ModelLoadError(f"{path} has no generator network '{network}' (it holds: {held})")
+    gen, family, config = build_generator(obj, f"{path}:{name}")
+    return OfficialNetwork(gen, family, config, source=str(path), module_hash=obj.module_hash)
+
+
+def detect_family(obj: PersistentObject, where: str) -> str:
+    """'stylegan2' (synthesis.b4) or 'stylegan3' (synthesis.input), judged by structure, not by source."""
+    if obj.class_name != "Generator":
+        raise ModelLoadError(f"{where} is a {obj.class_name!r}, not a StyleGAN2/StyleGAN3 Generator: "
+                             "this architecture is not supported")
+    synthesis = obj.submodules.get("synthesis")
+    if synthesis is None or "mapping" not in obj.submodules:
+        missing = "synthesis" if synthesis is None else "mapping"
+        raise ModelLoadError(f"{where} is a Generator without a '{missing}' network: not StyleGAN2/StyleGAN3")
+    if "input" in synthesis.submodules:
+        return "stylegan3"
+    if "b4" in synthesis.submodules:
+        return "stylegan2"
+    subs = ", ".join(sorted(synthesis.submodules)[:6]) or "none"
+    raise ModelLoadError(f"{where}: unknown generator architecture (synthesis has {subs}; StyleGAN2 needs "
+                         "synthesis.b4, StyleGAN3 synthesis.input)")
+
+
+def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module, str, str]:
+    """(our generator with the pickle's tensors, family, config name)."""
+    family = detect_family(obj, where)
+    try:
+        with torch.random.fork_rng(devices=[]):  # construction draws random init; keep the caller's RNG
+            gen = FAMILIES[family](*obj.init_args, **obj.init_kwargs)
+    except (TypeError, ValueError, AssertionError, KeyError) as e:
+        raise ModelLoadError(f"{where}: a {family} Generator cannot be built from the pickle's arguments "
+                             f"({type(e).__name__}: {e})") from None
+    copy_tensors(gen, obj.params, where)
+    gen.eval().requires_grad_(False)
+    if family == "stylegan3":
+        first = gen.synthesis.layer_names[0]
+        config = "R" if getattr(gen.synthesis, first).conv_kernel == 1 else "T"
+    else:
+        config = gen.synthesis.b4.architecture
+    return gen, family, config
+
+
+def copy_tensors(module: torch.nn.Module, params: dict[str, torch.Tensor], where: str) -> None:
+    """Copy every tensor by dotted path; refuse unless names and shapes match one-to-one."""
+    ours = module.state_dict()
+    missing = [k for k in ours if k not in params]
+    extra = [k for k in params if k not in ours]
+    if missing or extra:
+        what = (f"lacks {missing[0]!r}" if missing else f"has an unexpected {extra[0]!r}")
+        raise ModelLoadError(f"{where} does not match its architecture: the checkpoint {what} "
+                             f"({len(missing)} missing, {len(extra)} unexpected tensors)")
+    for name, target in ours.items():
+        src = params[name]
+        if tuple(src.shape) != tuple(target.shape):
+            raise ModelLoadError(f"{where}: tensor {name!r} has shape {tuple(src.shape)}, the architecture "
+                                 f"expects {tuple(target.shape)}")
+        with torch.no_grad():
+            target.copy_(src.to(target.dtype))
