@@ -1,0 +1,125 @@
+"""Training building blocks: frames, discriminator, losses, DiffAugment, run directory, resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from infiniscape.models.lattice import HashedLatents
+from infiniscape.models.native.model import NativeModel
+from infiniscape.models.registry import build_native, load_config, load_model
+from infiniscape.train import distributed
+from infiniscape.train.augment import diff_augment
+from infiniscape.train.discriminator import Discriminator
+from infiniscape.train.frames import FrameSampler, FreshLatents, default_top
+from infiniscape.train.loop import Trainer
+from infiniscape.train.loss import discriminator_loss, generator_loss, r1_penalty
+from infiniscape.train.options import TrainOptions
+from infiniscape.train.procedural import horizon_row
+from infiniscape.train.run_dir import RunDir
+
+
+def test_training_frames_are_crops_of_the_rendered_world(tiny):
+    # the horizon row of a 64 px procedural image (38) is not on the 8 px base grid: the frame is
+    # cut from a taller aligned window, and must equal the render of the same world pixels
+    sampler = FrameSampler(tiny, 64, default_top(64, "saturating", 256, horizon_row(64)))
+    (x, y), = sampler.draw_origins(np.random.default_rng(3), 1)
+    assert y == -horizon_row(64)
+    with torch.no_grad():
+        frame = sampler.frames(tiny.generator, [(x, y)], [HashedLatents(5)])
+    b = tiny.cfg.base_scale
+    top = y // b * b
+    ref = tiny.render_windows([(x, top)], 64, 72, HashedLatents(5))[:, :, y - top:y - top + 64]
+    assert torch.equal(frame.clamp(-1, 1), ref)
+
+
+def test_frame_offsets_span_one_anchor_period_on_the_base_grid(tiny):
+    sampler = FrameSampler(tiny, 64, (-64.0, 0.0))
+    origins = sampler.draw_origins(np.random.default_rng(0), 400)
+    xs, ys = np.array(origins).T
+    assert xs.min() == 0 and xs.max() == tiny.cfg.style_spacing - tiny.cfg.base_scale
+    assert (xs % 8 == 0).all() and (ys % 8 == 0).all() and ys.min() >= -64 and ys.max() <= 0
+
+
+def test_fresh_latents_give_frames_with_gradients(tiny):
+    g = build_native(load_config("tiny"))
+    model = NativeModel(g, frozen=False)
+    sampler = FrameSampler(model, 64, -38.0)
+    rng = np.random.default_rng(0)
+    frames = sampler.frames(g, sampler.draw_origins(rng, 3), [FreshLatents(rng)] * 3)
+    frames.mean().backward()
+    assert frames.shape == (3, 3, 64, 64)
+    assert all(p.grad is not None for p in g.synthesis.parameters())
+
+
+def test_frame_size_must_sit_on_the_base_grid(tiny):
+    with pytest.raises(ValueError, match="multiple of the config's base scale 8"):
+        FrameSampler(tiny, 60, -36.0)
+
+
+def test_discriminator_scores_frames_and_sees_batch_variety():
+    d = Discriminator(32, max_channels=16)
+    x = torch.randn(6, 3, 32, 32)
+    assert d(x).shape == (6,)
+    same = x[:1].repeat(4, 1, 1, 1)
+    feats = d.mbstd(same)
+    assert torch.allclose(feats[:, -1], torch.full_like(feats[:, -1], 1e-4), atol=1e-3)
+
+
+def test_losses_and_r1_of_a_linear_critic():
+    w = torch.randn(1, 3, 4, 4)
+    x = torch.randn(5, 3, 4, 4, requires_grad=True)
+    logits = (x * w).sum(dim=(1, 2, 3))
+    assert torch.allclose(r1_penalty(logits, x), w.square().sum())
+    zero = torch.zeros(5)
+    assert torch.allclose(generator_loss(zero), torch.tensor(np.log(2.0), dtype=torch.float32))
+    assert torch.allclose(discriminator_loss(zero, zero), torch.tensor(2 * np.log(2.0), dtype=torch.float32))
+
+
+def test_diffaugment_keeps_shape_and_passes_gradients():
+    x = torch.rand(4, 3, 16, 16, requires_grad=True)
+    y = diff_augment(x * 2 - 1, generator=torch.Generator().manual_seed(0))
+    y.sum().backward()
+    assert y.shape == x.shape and x.grad is not None
+    same = diff_augment(x.detach(), generator=torch.Generator().manual_seed(1))
+    again = diff_augment(x.detach(), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(same, again)
+
+
+def test_snapshots_keep_the_last_k_and_skip_interrupted_writes(tmp_path, tiny):
+    run = RunDir(tmp_path / "run", keep_snapshots=2)
+    run.create()
+    for nimg in (8, 16, 24):
+        run.save_snapshot(nimg, {"step": nimg // 8, "nimg": nimg}, tiny.generator)
+    assert sorted(p.name for p in run.snapshots.iterdir()) == [
+        "G_ema-000000016.pt", "G_ema-000000024.pt", "state-000000016.pt", "state-000000024.pt"]
+    # a kill in the middle of the next snapshot: a torn temporary file and a G_ema without state
+    (run.snapshots / "state-000000032.pt.tmp").write_bytes(b"PK\x03\x04torn")
+    (run.snapshots / "G_ema-000000032.pt").write_bytes(b"PK\x03\x04torn")
+    assert run.load_newest_state()["nimg"] == 24
+    assert not list(run.snapshots.glob("*.tmp")) and not (run.snapshots / "G_ema-000000032.pt").exists()
+    load_model(run.newest_g_ema())
+
+
+def _trainer(out, **kw) -> Trainer:
+    opts = TrainOptions(data="procedural", out=str(out), config="tiny", batch=4, resolution=32,
+                        snapshot_kimg=1, tick_kimg=1, **kw)
+    return Trainer(opts, distributed.DistEnv())
+
+
+def test_resume_continues_exactly_where_the_snapshot_left(tmp_path):
+    straight = _trainer(tmp_path / "a", r1_interval=2, diffaug=True)
+    for _ in range(4):
+        straight.train_step()
+    first = _trainer(tmp_path / "b", r1_interval=2, diffaug=True)
+    first.run.create()
+    for _ in range(2):
+        first.train_step()
+    first.run.save_snapshot(first.nimg, first.state_dict(), first.G_ema)
+    resumed = _trainer(tmp_path / "b", r1_interval=2, diffaug=True)
+    resumed.load_state_dict(resumed.run.load_newest_state())
+    assert resumed.nimg == 8 and resumed.step == 2
+    for _ in range(2):
+        resumed.train_step()
+    for name in ("G", "D", "G_ema"):
+        a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
