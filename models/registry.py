@@ -109,6 +109,10 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerat
         return NativeModel(build_native(load_config(s)), device=device, source=s)
     if path.is_dir():
         raise ModelLoadError(f"{s} is a directory: pass a checkpoint file inside it")
+    if path.suffix == ".pkl":  # StyleGAN2-ADA / StyleGAN3 network pickle, read as data (never run)
+        from .official.canvas import load_canvas
+
+        return load_canvas(path, device=device)
     try:
         gen = _load_checkpoint(path)
     except OSError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from infiniscape.models.errors import UserError
+
 from .common import positive, resolve_device
 
 HELP = "render a world rectangle to .png or .npy (memory bounded by one tile row)"
@@ -18,7 +20,8 @@ def add_world_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
     p.add_argument("--seed", type=int, default=None, help="scene seed (default 0)")
     p.add_argument("--trunc", type=float, default=None, help="truncation psi (default 1.0)")
-    p.add_argument("--noise-mode", choices=["world", "off"], default=None, help="per-layer noise")
+    p.add_argument("--noise-mode", choices=["world", "off", "const", "random", "none"], default=None,
+                   help="per-layer noise; network pickles also take const, random, none (world = const)")
     p.add_argument("--tile-batch", type=positive("--tile-batch"), default=8, help="tiles per forward pass")
 
 
@@ -33,7 +36,12 @@ def open_world(args: argparse.Namespace):
     overrides = {k: v for k, v in (("model", args.model), ("seed", args.seed), ("truncation", args.trunc),
                                    ("noise_mode", args.noise_mode)) if v is not None}
     scene = replace(scene, **overrides)
-    return World(load_model(scene.model, device=resolve_device(args.device)), scene, args.tile_batch)
+    model = load_model(scene.model, device=resolve_device(args.device))
+    if getattr(args, "class_idx", None) is not None:
+        if not hasattr(model, "class_idx"):
+            raise UserError("--class applies to conditional StyleGAN2/StyleGAN3 network pickles only")
+        model.class_idx = args.class_idx
+    return World(model, scene, args.tile_batch)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,6 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--height", type=positive("--height"), default=None, help="pixels (default: one tile)")
     p.add_argument("--out", required=True, help="output .png (8-bit) or .npy (float32 HxWx3 in [-1, 1])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--frame", action="store_true",
+                   help="network pickles: the single frame gen_images.py makes for --seed (no --x/--y)")
+    p.add_argument("--class", dest="class_idx", type=int, default=None,
+                   help="class label of a conditional network pickle")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_output_path(args.out)
     world = open_world(args)
+    if args.frame:
+        return write_frame(world, args, out)
     width = args.width or world.tile_size
     height = args.height or world.tile_size
     total = world.tile_count(args.x, args.y, width, height)
@@ -60,4 +74,25 @@ def run(args: argparse.Namespace) -> int:
         export_region(world, args.x, args.y, width, height, out, progress=bar.update)
     if not args.quiet:
         print(f"wrote {out} ({width}x{height} px at ({args.x}, {args.y}), {total} tiles)", file=sys.stderr)
+    return 0
+
+
+def write_frame(world, args: argparse.Namespace, out) -> int:
+    """The official frame for the scene seed, converted to 8 bits exactly as gen_images.py does."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    if not hasattr(world.model, "frame"):
+        raise UserError("--frame renders StyleGAN2/StyleGAN3 network pickles (.pkl); other models render "
+                        "world rectangles (drop --frame)")
+    s = world.scene
+    img = world.model.frame(s.seed, s.truncation, s.noise_mode, args.class_idx)[0].permute(1, 2, 0)  # HWC
+    if out.suffix.lower() == ".npy":
+        np.save(out, img.clamp(-1, 1).numpy())
+    else:
+        u8 = (img * 127.5 + 128).clamp(0, 255).to(torch.uint8).numpy()
+        Image.fromarray(u8[:, :, 0] if u8.shape[2] == 1 else u8, "L" if u8.shape[2] == 1 else "RGB").save(out)
+    if not args.quiet:
+        print(f"wrote {out} (frame of seed {s.seed}, {world.model.net.describe()})", file=sys.stderr)
     return 0

@@ -86,10 +86,13 @@ class SynthesisInput(torch.nn.Module):
         self.register_buffer("freqs", freqs)
         self.register_buffer("phases", torch.rand([channels]) - 0.5)
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
-        """w [N, w_dim] -> features [N, channels, height, width]."""
+    def forward(self, w: torch.Tensor, transform: torch.Tensor | None = None) -> torch.Tensor:
+        """w [N, w_dim] -> features [N, channels, height, width]; `transform` [N, 3, 3] replaces the buffer
+        per sample (tiles of a canvas in one batch)."""
         n = w.shape[0]
         assert w.shape == (n, self.w_dim), f"w {tuple(w.shape)}"
+        user = self.transform.unsqueeze(0) if transform is None else transform.to(self.transform)
+        assert user.shape in ((1, 3, 3), (n, 3, 3)), f"transform {tuple(user.shape)}"
         # w predicts a rotation (cos, sin) and a translation; normalising (cos, sin) keeps it a rotation.
         t = self.affine(w)
         t = t / t[:, :2].norm(dim=1, keepdim=True)
@@ -97,7 +100,7 @@ class SynthesisInput(torch.nn.Module):
         m_r[:, 0, 0], m_r[:, 0, 1], m_r[:, 1, 0], m_r[:, 1, 1] = t[:, 0], -t[:, 1], t[:, 1], t[:, 0]
         m_t = torch.eye(3, device=w.device).repeat([n, 1, 1])
         m_t[:, 0, 2], m_t[:, 1, 2] = -t[:, 2], -t[:, 3]
-        transforms = m_r @ m_t @ self.transform.unsqueeze(0)  # [N, 3, 3]
+        transforms = m_r @ m_t @ user  # [N, 3, 3]
         # Transforming the sampling grid equals transforming the frequencies (and shifting the phases).
         phases = self.phases.unsqueeze(0) + (self.freqs.unsqueeze(0) @ transforms[:, :2, 2:]).squeeze(2)
         freqs = self.freqs.unsqueeze(0) @ transforms[:, :2, :2]  # [N, C, 2]
@@ -250,11 +253,12 @@ class SynthesisNetwork(torch.nn.Module):
             setattr(self, name, layer)
             self.layer_names.append(name)
 
-    def forward(self, ws: torch.Tensor, force_fp32: bool = False, **_ignored) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, force_fp32: bool = False, transform: torch.Tensor | None = None,
+                **_ignored) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R]; noise_mode is accepted and ignored."""
         assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
         ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0])
+        x = self.input(ws[0], transform)
         for name, w in zip(self.layer_names, ws[1:], strict=True):
             x = getattr(self, name)(x, w, force_fp32=force_fp32)
         if self.output_scale != 1:
