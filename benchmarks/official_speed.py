@@ -1,0 +1,70 @@
+"""CPU forward time of our StyleGAN2 / StyleGAN3 generators vs the official implementation, same weights.
+
+The official code is NOT part of this repository: pass a checkout of NVlabs/stylegan3 with --official
+(its dnnlib needs Python <= 3.11 for distutils; torch_utils needs pkg_resources or a small shim).
+
+    python benchmarks/official_speed.py --official /path/to/stylegan3 --nets sg2 sg3t --resolution 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from infiniscape.models.official import stylegan2, stylegan3
+from infiniscape.models.official.loader import copy_tensors
+
+NETS = {  # official training configs at full width (channel_base 32768, max 512)
+    "sg2": ("networks_stylegan2", stylegan2, dict(mapping_kwargs=dict(num_layers=8))),
+    "sg3t": ("networks_stylegan3", stylegan3, dict(mapping_kwargs=dict(num_layers=2))),
+    "sg3r": ("networks_stylegan3", stylegan3, dict(mapping_kwargs=dict(num_layers=2), conv_kernel=1,
+                                                  channel_base=65536, channel_max=1024,
+                                                  use_radial_filters=True)),
+}
+
+
+def timed(gen, z, repeat: int) -> float:
+    """Best of `repeat` forwards after one warm-up (oneDNN builds its kernels on the first call)."""
+    gen(z, None, noise_mode="const")
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        gen(z, None, noise_mode="const")
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--official", required=True, help="NVlabs/stylegan3 checkout (outside this repo)")
+    p.add_argument("--nets", nargs="+", default=["sg2", "sg3t"], choices=list(NETS))
+    p.add_argument("--resolution", type=int, default=256)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    sys.path.insert(0, args.official)
+    import importlib
+
+    for name in args.nets:
+        module, ours_module, kwargs = NETS[name]
+        official = importlib.import_module(f"training.{module}")
+        init = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=args.resolution, img_channels=3, **kwargs)
+        torch.manual_seed(0)
+        ref = official.Generator(**init).eval().requires_grad_(False)
+        ours = ours_module.Generator(**init).eval().requires_grad_(False)
+        copy_tensors(ours, ref.state_dict(), name)
+        z = torch.randn(1, 512)
+        with torch.no_grad():
+            diff = float((ref(z, None, noise_mode="const") - ours(z, None, noise_mode="const")).abs().max())
+            t_ref, t_ours = timed(ref, z, args.repeat), timed(ours, z, args.repeat)
+        params = sum(p.numel() for p in ours.parameters())
+        print(f"{name} {args.resolution}px ({params:,} params): official {t_ref:.2f} s, ours {t_ours:.2f} s, "
+              f"speed-up {t_ref / t_ours:.2f}x, max |diff| {diff:.2e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
