@@ -14,9 +14,12 @@ from imgui_bundle import imgui
 
 from infiniscape.widgets.capture import CaptureWidget
 from infiniscape.widgets.edit import EditWidget
+from infiniscape.widgets.equivariance_widget import EquivarianceWidget
+from infiniscape.widgets.layers_widget import LayersWidget
 from infiniscape.widgets.model import ModelWidget
 from infiniscape.widgets.navigation import NavigationWidget
 from infiniscape.widgets.performance import PerformanceWidget
+from infiniscape.widgets.spectrum_widget import SpectrumWidget
 from infiniscape.widgets.styles import StylesWidget
 
 from .canvas import Canvas
@@ -76,6 +79,8 @@ class Studio:
         self.panels = [("Model", ModelWidget(self), True), ("Navigation", NavigationWidget(self), True),
                        ("Edit", EditWidget(self), True), ("Styles", StylesWidget(self), False),
                        ("Capture", CaptureWidget(self), False),
+                       ("Spectrum", SpectrumWidget(self), False), ("Equivariance", EquivarianceWidget(self), False),
+                       ("Layers", LayersWidget(self), False),
                        ("Performance", PerformanceWidget(self), True)]
         self.widgets = {name: w for name, w, _ in self.panels}
         if scene:

@@ -1,0 +1,93 @@
+"""`infiniscape metrics`: equivariance PSNRs, seam score and (delegated) FID/KID, one line each."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import positive
+from .render import add_world_arguments
+
+HELP = "measure a model: eqt_int, eqt_frac, eqr (PSNR dB), seams (1.0 = invisible), fid, kid"
+EQ_METRICS = ("eqt_int", "eqt_frac", "eqr")
+ALL_METRICS = EQ_METRICS + ("seams", "fid", "kid")
+
+
+def _metric_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in ALL_METRICS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown metric {', '.join(bad) or text!r}: choose from "
+                                         f"{', '.join(ALL_METRICS)}")
+    return list(dict.fromkeys(names))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_world_arguments(p)
+    p.add_argument("--metric", type=_metric_list, default=["seams"], metavar="LIST",
+                   help=f"comma-separated: {', '.join(ALL_METRICS)} (default: seams)")
+    p.add_argument("--samples", type=positive("--samples"), default=50,
+                   help="equivariance samples / seam regions / generated images for fid, kid (default 50)")
+    p.add_argument("--data", default=None, metavar="D",
+                   help="dataset for fid/kid: folder, .zip or procedural")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the samples (default 0)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from infiniscape.models.errors import UserError
+
+    from .render import open_world
+
+    world = open_world(args)
+    eq = [m for m in args.metric if m in EQ_METRICS]
+    if eq:
+        from infiniscape.renderer.analysis.equivariance import transformable
+
+        transformable(world.model)  # fail at once, before slower metrics, when there is no input transform
+    for name in args.metric:
+        if name in EQ_METRICS:
+            continue
+        if name == "seams":
+            from infiniscape.renderer.analysis.seams import world_seam_energy
+
+            e = world_seam_energy(world, regions=args.samples, seed=args.sample_seed)
+            print(f"seams: {e.score:.4f}  (x {e.score_x:.4f}, y {e.score_y:.4f}; 1.0 = invisible)",
+                  flush=True)
+        else:
+            print(f"{name}: {_fid_kid(name, world, args, UserError)}", flush=True)
+    if eq:
+        from infiniscape.renderer.analysis.equivariance import equivariance_metrics, transformable
+
+        gen = transformable(world.model)  # a UserError names the model that has no input transform
+
+        def progress(done: int, total: int) -> None:
+            print(f"\requivariance {done}/{total}", end="", file=sys.stderr, flush=True)
+
+        psnrs = equivariance_metrics(gen, eq, samples=args.samples, seed=args.sample_seed, progress=progress)
+        print(file=sys.stderr)
+        for name in eq:
+            print(f"{name}: {psnrs[name]:.2f}")
+    return 0
+
+
+def _fid_kid(name: str, world, args: argparse.Namespace, UserError) -> str:
+    """FID/KID of world tiles against the dataset; the Inception features and statistics are
+    infiniscape.train.metrics' (imported lazily: it needs the metrics extra)."""
+    if not args.data:
+        raise UserError(f"{name} compares with real images: pass --data (folder, .zip or procedural)")
+    try:
+        from infiniscape.train import metrics as tm
+
+        stat = tm.fid_from_features if name == "fid" else tm.kid_from_features
+        features, real_images = tm.features, tm.real_images
+    except (ImportError, AttributeError) as e:
+        raise UserError(f"{name} needs infiniscape.train.metrics ({e}), which this installation lacks") \
+            from None
+    import numpy as np
+
+    from infiniscape.renderer.analysis.average import sample_tiles, world_tiles
+    from infiniscape.train.dataset import open_dataset
+
+    real = real_images(open_dataset(args.data, world.tile_size), args.samples)
+    fake = np.stack(list(world_tiles(world, sample_tiles(args.samples, args.sample_seed))))
+    return f"{stat(features(real), features(fake)):.4f}"

@@ -1,0 +1,1 @@
+"""Inspection of generated images: spectra, equivariance, seams, layers (no GUI, no GL)."""

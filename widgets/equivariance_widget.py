@@ -1,0 +1,169 @@
+"""Equivariance panel: translate / rotate the input transform, difference against the ideally moved
+reference, and EQ-T / EQ-T_frac / EQ-R computed in the background with progress."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+from imgui_bundle import imgui
+
+from .spectrum_widget import PanelImage
+
+METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
+
+
+def difference_strip(gen, seed: int, tx: float, ty: float, angle: float, whole_pixels: bool) -> np.ndarray:
+    """uint8 [R, 3R + 8, 3]: transformed render | ideal reference | |difference| x 4 (masked)."""
+    import torch
+
+    from infiniscape.renderer.analysis import equivariance as eq
+
+    orig = gen.render_transformed(seed, np.eye(3)).float()[None]
+    if angle:
+        transform = eq.rotation_matrix(-angle) @ eq.translation_matrix(tx, ty)
+        img = gen.render_transformed(seed, transform).float()[None]
+        ref, mask = eq.rotate(orig, angle)
+        img, pmask = eq.pseudo_rotate(img, angle)  # compare what survives the rotation's band limit
+        mask = mask * pmask
+        if tx or ty:
+            ref, tmask = eq.fractional_shift(ref, tx, ty)
+            mask = mask * tmask
+    else:
+        img = gen.render_transformed(seed, eq.translation_matrix(tx, ty)).float()[None]
+        ref, mask = (eq.integer_shift if whole_pixels else eq.fractional_shift)(orig, tx, ty)
+    diff = (ref - img).abs() * mask * 4 - 1
+
+    def u8(x: torch.Tensor) -> np.ndarray:
+        return np.clip(np.rint((x[0].permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255).astype(np.uint8)
+
+    gap = np.full((img.shape[-2], 4, 3), 30, np.uint8)
+    return np.concatenate([u8(img), gap, u8(ref * mask), gap, u8(diff)], axis=1)
+
+
+class EquivarianceWidget:
+    def __init__(self, studio):
+        self.studio = studio
+        self.tx, self.ty, self.turns = 0.0, 0.0, 0.0
+        self.round = False
+        self.anim = False
+        self.seed = 0
+        self.samples = 16
+        self.chosen = {"eqt_int": True, "eqt_frac": True, "eqr": False}
+        self.test_signal = False  # sinusoid test generator: try the metrics without a StyleGAN3
+        self.defaults = dict(tx=0.0, ty=0.0, turns=0.0, round=False, anim=False)
+        self.results: dict[str, float] = {}
+        self.image = PanelImage(studio)
+        self._key = None
+        self._job = self._metrics_job = None
+        self._stop = threading.Event()
+        self._test_gen = None
+        self._phase = 0.0
+
+    def generator(self):
+        """The transformable generator in use, or None (panel greyed out)."""
+        s = self.studio
+        if self.test_signal:
+            if self._test_gen is None:
+                from infiniscape.renderer.analysis.synthetic import SinusoidGenerator
+
+                self._test_gen = SinusoidGenerator(128, pinned=0.05)
+            return self._test_gen
+        model = s.world.model if s.world is not None else None
+        caps = getattr(model, "capabilities", None)
+        return model if caps is not None and caps.input_transform and hasattr(model, "render_transformed") \
+            else None
+
+    def translation(self) -> tuple[float, float]:
+        gen = self.generator()
+        if self.round and gen is not None:  # whole output pixels
+            r = gen.resolution
+            return round(self.tx * r) / r, round(self.ty * r) / r
+        return self.tx, self.ty
+
+    def _update_view(self, gen) -> None:
+        tx, ty = self.translation()
+        key = (id(gen), self.seed, tx, ty, self.turns, self.round)
+        if key == self._key or (self._job is not None and not self._job.done.is_set()):
+            return
+        self._key = key
+        angle = self.turns * 2 * math.pi
+        self._job = self.studio.jobs.start(
+            "equivariance view", lambda job: difference_strip(gen, self.seed, tx, ty, angle, self.round),
+            on_done=self.image.set)
+
+    def start_metrics(self) -> None:
+        from infiniscape.renderer.analysis.equivariance import equivariance_metrics
+
+        gen = self.generator()
+        names = [m for m, on in self.chosen.items() if on]
+        if gen is None or not names:
+            return
+        self._stop.clear()
+        self.results = {}
+        n = int(self.samples)
+        self._metrics_job = self.studio.jobs.start(
+            f"equivariance {', '.join(names)}",
+            lambda job: equivariance_metrics(gen, names, n, progress=lambda d, t: setattr(job, "count", d),
+                                             should_stop=self._stop.is_set),
+            total=n, on_done=self._got_metrics)
+
+    def _got_metrics(self, psnrs: dict) -> None:
+        self.results = psnrs
+        text = ", ".join(f"{METRIC_LABELS[k]} {v:.2f} dB" for k, v in psnrs.items())
+        self.studio.report(f"equivariance: {text}")
+
+    def __call__(self, show: bool = True) -> None:
+        if not show:
+            return
+        s = self.studio
+        gen = self.generator()
+        em = imgui.get_font_size()
+        if gen is None:
+            family = s.model_info.get("family", "no") if s.world is not None else "no"
+            imgui.text_disabled(f"{family} model: no input transform (load a StyleGAN3 network)")
+        _, self.test_signal = imgui.checkbox("Test generator (band-limited sinusoids)", self.test_signal)
+        imgui.begin_disabled(gen is None)
+        if self.anim:  # orbit a circle of radius 0.1 image widths, one turn per 4 s
+            self._phase += imgui.get_io().delta_time * 2 * math.pi / 4
+            self.tx, self.ty = 0.1 * math.cos(self._phase), 0.1 * math.sin(self._phase)
+        speed = 4e-4 if imgui.get_io().key_shift else 2e-2 / em  # Shift drags slowly
+        imgui.set_next_item_width(em * 10)
+        _, (self.tx, self.ty) = imgui.drag_float2("Translate", [self.tx, self.ty], speed, -1.0, 1.0, "%.4f")
+        imgui.same_line()
+        _, self.round = imgui.checkbox("Round", self.round)
+        imgui.same_line()
+        _, self.anim = imgui.checkbox("Anim", self.anim)
+        imgui.set_next_item_width(em * 10)
+        _, self.turns = imgui.drag_float("Rotate (turns)", self.turns, speed, -1.0, 1.0, "%.4f")
+        imgui.same_line()
+        changed = any(getattr(self, k) != v for k, v in self.defaults.items())
+        imgui.begin_disabled(not changed)
+        if imgui.button("Reset##eq"):
+            for k, v in self.defaults.items():
+                setattr(self, k, v)
+        imgui.end_disabled()
+        if gen is not None:
+            self._update_view(gen)
+            self.image.draw(imgui.get_content_region_avail().x)
+            imgui.text_disabled("transformed | ideal reference | |difference| x 4")
+        imgui.separator()
+        for m, label in METRIC_LABELS.items():
+            _, self.chosen[m] = imgui.checkbox(label, self.chosen[m])
+            imgui.same_line()
+        imgui.set_next_item_width(em * 5)
+        _, self.samples = imgui.input_int("samples", self.samples)
+        self.samples = max(1, min(self.samples, 50000))
+        job = self._metrics_job
+        busy = job is not None and not job.done.is_set()
+        if busy:
+            imgui.progress_bar(job.count / max(job.total, 1), imgui.ImVec2(-em * 5, 0), job.progress_text())
+            imgui.same_line()
+            if imgui.button("Stop##eq"):
+                self._stop.set()
+        elif imgui.button("Compute metrics"):
+            self.start_metrics()
+        for m, v in self.results.items():
+            imgui.text(f"{METRIC_LABELS[m]:<10} {v:7.2f} dB PSNR")
+        imgui.end_disabled()
