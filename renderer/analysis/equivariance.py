@@ -235,5 +235,9 @@ def transformable(model) -> TransformableGenerator:
     if isinstance(model, TransformableGenerator) and (caps is None or caps.input_transform):
         return model
     family = getattr(model, "family", type(model).__name__)
+    if caps is not None and caps.input_transform:
+        raise UserError(f"the {family} model has an input transform but no "
+                        "render_transformed(seed, transform) "
+                        "for the equivariance metrics yet")
     raise UserError(f"the {family} model has no input transform, so equivariance cannot be measured: "
                     "load a StyleGAN3 network")
