@@ -54,7 +54,7 @@ def test_forward_matches_official_outputs(name):
         assert diff <= TOL, f"{name}/{key}: max |diff| {diff:.3g} (output scale {float(ref.abs().max()):.3g})"
 
 
-@pytest.mark.parametrize("name", ["sg2_skip", "sg2_resnet_cond", "sg3_t"])
+@pytest.mark.parametrize("name", ["sg2_skip", "sg2_resnet_cond"])  # sg3_t frames: test_official_pickle
 def test_gen_images_frames_match_official(name):
     """z = RandomState(seed).randn(1, z_dim), one-hot class, truncation, noise mode, input translation."""
     gen, spec, data = build(name)

@@ -117,6 +117,6 @@ def test_stylegan2_seed_grid_tiles_are_seed_frames(pickles):
 
 def test_render_cli_draws_a_canvas_from_a_pickle(pickles, tmp_path, capsys):
     out = tmp_path / "canvas.png"
-    code, _ = run_cli(capsys, "render", "--model", pickles["sg3_t"], "--width", 64, "--height", 32,
+    code, _ = run_cli(capsys, "render", "--model", pickles["sg2_skip"], "--width", 64, "--height", 32,
                       "--device", "cpu", "--out", out, "--quiet")
     assert code == 0 and Image.open(out).size == (64, 32)
