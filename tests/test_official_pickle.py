@@ -105,6 +105,8 @@ def test_stylegan3_canvas_is_the_translated_frame(pickles):
     assert float((img[0] - data["frames"]["seed5"][0].clamp(-1, 1)).abs().max()) <= TOL
     assert float((img[1] - data["frames"]["seed5_shift"][0].clamp(-1, 1)).abs().max()) <= TOL
     assert torch.equal(model.render([Tile(0, 0)], latents), img[:1])
+    shifted = model.render_transformed(5, np.array([[1, 0, -0.25], [0, 1, 0], [0, 0, 1.0]]))  # content +8 px
+    assert float((shifted - data["frames"]["seed5_shift"][0].clamp(-1, 1)).abs().max()) <= TOL
 
 
 def test_stylegan2_seed_grid_tiles_are_seed_frames(pickles):

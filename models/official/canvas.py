@@ -129,6 +129,18 @@ class StyleGAN3Canvas(OfficialModel):
         img = torch.cat([self.generator.synthesis(ws[b], transform=t[b]) for b in self.batches(len(origins))])
         return img.float().clamp(-1, 1).cpu()
 
+    @property
+    def resolution(self) -> int:
+        return self.tile_size
+
+    @torch.no_grad()
+    def render_transformed(self, seed: int, transform: np.ndarray) -> torch.Tensor:
+        """Frame of `seed` (psi 1) with `transform` as the input transform buffer: [3, R, R] in [-1, 1]
+        (the analysis.equivariance protocol)."""
+        ws = self.ws([seed], 1.0)
+        t = torch.as_tensor(np.asarray(transform), dtype=torch.float32, device=self.device)[None]
+        return self.generator.synthesis(ws, transform=t)[0].float().clamp(-1, 1).cpu()
+
     def render(self, tiles: list[Tile], latents: LatentSource, settings: RenderSettings | None = None):
         t = self.tile_size
         return self.render_windows([(tile.ix * t, tile.iy * t) for tile in tiles], latents, settings)
