@@ -99,10 +99,20 @@ def _load_checkpoint(path: Path) -> NativeGenerator:
     return gen
 
 
+def builtin_weights(name: str) -> Path | None:
+    """Trained weights shipped for a built-in name (configs/NAME.pt), if any."""
+    res = importlib.resources.files("infiniscape.configs") / f"{name}.pt"
+    return Path(str(res)) if "/" not in name and res.is_file() else None
+
+
 def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerator:
-    """Load a model by config name, YAML config path or checkpoint path."""
+    """Load a model by built-in name (shipped weights, else the config's untrained weights), YAML
+    config path or checkpoint path."""
     s = str(name_or_path)
     path = Path(s)
+    weights = None if path.exists() else builtin_weights(s)
+    if weights is not None:
+        return NativeModel(_load_checkpoint(weights), device=device, source=s)
     if path.suffix in (".yaml", ".yml") or not path.exists():
         if not path.exists() and (path.suffix or "/" in s):
             raise ModelLoadError(f"model file {s} does not exist")
