@@ -89,7 +89,7 @@ class Trainer:
         self.local_batch = opts.batch // env.world_size
         widest = max(s.channels for s in self.G.cfg.stages)
         torch.manual_seed(opts.seed)  # D's initial weights
-        self.D = Discriminator(res, opts.d_channels or min(256, max(64, 2 * widest))).to(self.dev)
+        self.D = Discriminator(res, opts.d_channels or min(512, max(32, widest))).to(self.dev)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.r1_gamma = opts.r1_gamma if opts.r1_gamma is not None else 0.0002 * res**2 / opts.batch
         ratio = opts.r1_interval / (opts.r1_interval + 1)  # lazy-regularisation correction (StyleGAN2)
