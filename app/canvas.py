@@ -12,7 +12,8 @@ from imgui_bundle import imgui
 
 from infiniscape.models.contract import Tile
 
-from .gl_textures import TexturePool
+from .gl_textures import TexturePool, downsample
+from .mosaic import BLOCK, Mosaic
 from .view_transform import ViewTransform
 
 COL = imgui.IM_COL32
@@ -36,6 +37,9 @@ class Canvas:
         self.scheduler = scheduler
         self.tile_size = tile_size
         self.pool = pool
+        pool.set_tile_size(tile_size)
+        self.mosaic = Mosaic(tile_size, pool.gl)
+        self.coarse = False  # drawing whole mosaic blocks: more tiles in view than textures allowed
         self.view = ViewTransform()
         self.max_uploads = max_uploads
         self.upload_budget_ms = upload_budget_ms
@@ -54,13 +58,21 @@ class Canvas:
 
     def set_source(self, scheduler, tile_size: int) -> None:
         """A new world (model or scene): drop every texture; the view stays where it was."""
-        self.pool.clear()
+        self.pool.set_tile_size(tile_size)
+        self.mosaic.clear()
+        self.mosaic = Mosaic(tile_size, self.pool.gl)
         self.scheduler, self.tile_size = scheduler, tile_size
         self._view_key = self._sent = None
+
+    def clear(self) -> None:
+        """Free every texture (the studio is closing)."""
+        self.pool.clear()
+        self.mosaic.clear()
 
     def invalidate(self, tiles) -> None:
         """Tiles an edit changed: keep drawing the old texture until the new tile arrives."""
         self.pool.mark_stale(tiles)
+        self.mosaic.mark_stale(tiles)
 
     # -- per frame -----------------------------------------------------------------------------
 
@@ -109,7 +121,9 @@ class Canvas:
         self._last_centre = (cx, cy, now)
         ix0, iy0 = math.floor(x0 / t), math.floor(y0 / t)
         ix1, iy1 = math.ceil(x1 / t), math.ceil(y1 / t)
-        key = (ix0, iy0, ix1, iy1, v.lod())
+        # 3/4 of the cap: the ring of tiles just outside the view keeps its textures while panning
+        self.coarse = v.lod() >= 3 or (ix1 - ix0) * (iy1 - iy0) > self.pool.max_textures * 3 // 4
+        key = (ix0, iy0, ix1, iy1, v.lod(), self.coarse)
         if key != self._view_key:  # the visible tile set changed: re-sort, look for cached tiles
             self._view_key = key
             tc = (cx / t - 0.5, cy / t - 0.5)
@@ -128,29 +142,51 @@ class Canvas:
             self._want = done + self._want
 
     def _needs(self, tile: Tile) -> bool:
+        if self.coarse:
+            return not self.mosaic.known(tile)
         e = self.pool.get(tile)
         return e is None or e.stale or e.lod != self.view.lod()
 
     def _upload(self) -> None:
-        """At most ``max_uploads`` textures or ``upload_budget_ms`` per frame, nearest first."""
+        """At most ``max_uploads`` tiles or ``upload_budget_ms`` per frame, nearest first; zoomed far
+        out tiles only go into the mosaic (a cheap 8x shrink each), so four times as many per frame."""
         start, lod, n = time.perf_counter(), self.view.lod(), 0
+        coarse = self.coarse
+        limit = self.max_uploads * (4 if coarse else 1)
         keep: list[Tile] = []
         while self._want:
-            if n >= self.max_uploads or (time.perf_counter() - start) * 1e3 > self.upload_budget_ms:
+            if n >= limit or (time.perf_counter() - start) * 1e3 > self.upload_budget_ms:
                 break
             tile = self._want.pop(0)
             if tile not in self._visible_set or not self._needs(tile):
                 continue
-            if self.pool.get(tile) is None and self.pool.full() and not self._make_room():
-                keep.append(tile)  # every texture is on screen: the farthest tiles stay placeholders
+            if not coarse and self.pool.get(tile) is None and self.pool.full() and not self._make_room():
+                keep.append(tile)  # every texture is on screen: the farthest tiles stay coarse
                 break
             rgb = self.scheduler.tile(tile)
             if rgb is None:
                 continue  # not rendered yet (or evicted): poll() will report it
-            self.pool.upload(tile, rgb, lod)
+            if coarse:
+                self.mosaic.add(tile, rgb)
+            else:
+                img = downsample(rgb, 2 ** lod)
+                self.pool.upload(tile, img, lod)
+                self.mosaic.add(tile, img, lod)
             n += 1
         self._want = keep + self._want
         self.frame_uploads = n
+        # blocks go up only where they are drawn: all in view when coarse, else under missing tiles
+        if coarse:
+            self.mosaic.upload(self._visible_blocks())
+        else:
+            missing = {Mosaic.block_of(tl)[0] for tl in self.visible if self.pool.get(tl) is None}
+            self.mosaic.upload(list(missing))
+
+    def _visible_blocks(self) -> list[tuple[int, int]]:
+        span = self.tile_size * BLOCK
+        x0, y0, x1, y1 = self.view.world_rect(self.size)
+        return [(bx, by) for by in range(math.floor(y0 / span), math.ceil(y1 / span))
+                for bx in range(math.floor(x0 / span), math.ceil(x1 / span))]
 
     def _make_room(self) -> bool:
         t = self.tile_size
@@ -166,18 +202,33 @@ class Canvas:
         dl.push_clip_rect(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), True)
         dl.add_rect_filled(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), BACKGROUND)
         t, v = self.tile_size, self.view
-        for tile in self.visible:
-            p0 = v.to_screen(tile.ix * t, tile.iy * t, o)
-            p1 = v.to_screen((tile.ix + 1) * t, (tile.iy + 1) * t, o)
-            # whole screen pixels, so neighbouring tiles meet without a hairline gap
-            a, b = imgui.ImVec2(round(p0[0]), round(p0[1])), imgui.ImVec2(round(p1[0]), round(p1[1]))
-            entry = self.pool.get(tile)
-            if entry is None:
-                dl.add_rect_filled(a, b, PLACEHOLDER)
-            else:
-                dl.add_image(imgui.ImTextureRef(entry.tex_id), a, b)
-            if self.show_grid:
-                dl.add_rect(a, b, GRID)
+        images, holes = [], []  # (texture, a, b, uv0, uv1), grouped by texture below: one draw call each
+        if self.coarse:
+            for key in self._visible_blocks():
+                a, b = self._screen_box(key[0] * BLOCK, key[1] * BLOCK, BLOCK)
+                block = self.mosaic.drawable(key)
+                if block is None:
+                    holes.append((a, b))
+                else:
+                    images.append((block.slot.tex_id, a, b, block.slot.uv0, block.slot.uv1))
+        else:
+            for tile in self.visible:
+                a, b = self._screen_box(tile.ix, tile.iy, 1)
+                entry = self.pool.get(tile)
+                if entry is not None:
+                    images.append((entry.tex_id, a, b, entry.slot.uv0, entry.slot.uv1))
+                elif (coarse := self.mosaic.tile_uv(tile)) is not None:
+                    images.append((coarse[0], a, b, coarse[1], coarse[2]))
+                else:
+                    holes.append((a, b))
+        for a, b in holes:
+            dl.add_rect_filled(a, b, PLACEHOLDER)
+        images.sort(key=lambda im: im[0])
+        for tex, a, b, uv0, uv1 in images:
+            dl.add_image(imgui.ImTextureRef(tex), a, b, imgui.ImVec2(*uv0), imgui.ImVec2(*uv1))
+        if self.show_grid:
+            for tile in self.visible if len(self.visible) <= 4096 else ():
+                dl.add_rect(*self._screen_box(tile.ix, tile.iy, 1), GRID)
         if tools is not None:
             tools.draw(self, dl)
         if self.hover_world is not None:
@@ -190,6 +241,14 @@ class Canvas:
                                             pos.y + imgui.get_text_line_height() + 2), COL(0, 0, 0, 160))
             dl.add_text(pos, COL(255, 255, 255, 255), text)
         dl.pop_clip_rect()
+
+    def _screen_box(self, ix: int, iy: int, n: int) -> tuple[imgui.ImVec2, imgui.ImVec2]:
+        """Screen corners of n x n tiles from tile (ix, iy), on whole pixels so neighbours meet
+        without a hairline gap."""
+        t, o = self.tile_size, self.origin
+        p0 = self.view.to_screen(ix * t, iy * t, o)
+        p1 = self.view.to_screen((ix + n) * t, (iy + n) * t, o)
+        return imgui.ImVec2(round(p0[0]), round(p0[1])), imgui.ImVec2(round(p1[0]), round(p1[1]))
 
     def complete(self) -> bool:
         """Every visible tile has an up-to-date texture (scripted screenshots wait for this)."""

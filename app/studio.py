@@ -133,7 +133,7 @@ class Studio:
 
     def close(self) -> None:
         self.scheduler.close()
-        self.pool.clear()
+        self.canvas.clear()
 
     # -- one frame ------------------------------------------------------------------------------
 

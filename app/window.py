@@ -99,10 +99,13 @@ class StudioWindow:
         if self.dropped:  # a file dropped on the window opens like one typed in the Model panel
             studio.open_model(self.dropped.pop())
         imgui.new_frame()
-        w, h = self.glfw.get_window_size(self.window)
+        # the sizes process_inputs just read: each glfw size query is an X round trip (ms under load)
+        io = imgui.get_io()
+        w, h = io.display_size.x, io.display_size.y
         studio.frame(w, h)
         imgui.render()
-        fw, fh = self.glfw.get_framebuffer_size(self.window)
+        scale = io.display_framebuffer_scale
+        fw, fh = round(w * scale.x), round(h * scale.y)
         GL.glViewport(0, 0, fw, fh)
         GL.glClearColor(0.12, 0.12, 0.13, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)

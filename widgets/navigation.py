@@ -1,8 +1,13 @@
-"""Navigation panel: where the view is, go to a world point, zoom presets, reset, tile grid."""
+"""Navigation panel: where the view is, an overview map of the visited area (click to jump), go to a
+world point, zoom presets, reset, tile grid."""
 
 from __future__ import annotations
 
 from imgui_bundle import imgui
+
+from infiniscape.overview import OverviewMap, fit_rect
+
+COL = imgui.IM_COL32
 
 
 class NavigationWidget:
@@ -11,6 +16,9 @@ class NavigationWidget:
         self.goto = [0, 0]
         self.show_grid = False
         self.defaults = dict(goto=[0, 0], show_grid=False)
+        self.map = OverviewMap(studio.pool.gl)
+        self.map_rect: tuple[float, float, float, float] | None = None  # world box the map shows
+        self.map_box: tuple[float, float, float, float] | None = None
 
     def __call__(self, show: bool = True) -> None:
         s = self.studio
@@ -21,6 +29,7 @@ class NavigationWidget:
             x0, y0, x1, y1 = v.world_rect(size)
             imgui.text_disabled(f"visible {x1 - x0:.0f} x {y1 - y0:.0f} px, "
                                 f"{len(s.canvas.visible)} tiles")
+            self._overview()
             imgui.set_next_item_width(imgui.get_font_size() * 10)
             entered, self.goto = imgui.input_int2("##goto", self.goto,
                                                   imgui.InputTextFlags_.enter_returns_true)
@@ -39,3 +48,37 @@ class NavigationWidget:
             _, self.show_grid = imgui.checkbox("Tile grid", self.show_grid)
             imgui.text_disabled("drag / arrows / WASD: pan   wheel: zoom")
         s.intents.show_grid = self.show_grid
+
+    def _overview(self) -> None:
+        """The visited area from the coarse mosaic, the view as a white box; click or drag to go there."""
+        s = self.studio
+        if s.visited is None:
+            return
+        w, h = imgui.get_content_region_avail().x, imgui.get_font_size() * 5
+        p0 = imgui.get_cursor_screen_pos()
+        self.map_box = (p0.x, p0.y, w, h)  # where the map is on screen (tests click it)
+        imgui.invisible_button("##overview", imgui.ImVec2(max(1.0, w), h))
+        if imgui.is_item_active():
+            # the map keeps its framing while dragged, so the point under the mouse stays put
+            x0, y0, x1, y1 = self.map_rect
+            m = imgui.get_io().mouse_pos
+            fx, fy = (m.x - p0.x) / max(w, 1.0), (m.y - p0.y) / h
+            s.intents.goto = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
+        else:
+            self.map_rect = fit_rect(s.visited, w, h)
+        x0, y0, x1, y1 = self.map_rect
+        self.map.update(s.canvas.mosaic, self.map_rect, w, h)
+        dl = imgui.get_window_draw_list()
+        p1 = imgui.ImVec2(p0.x + w, p0.y + h)
+        if self.map.tex is not None:
+            dl.add_image(imgui.ImTextureRef(self.map.tex), p0, p1)
+        sx, sy = w / (x1 - x0), h / (y1 - y0)
+        vx0, vy0, vx1, vy1 = s.canvas.view.world_rect(s.canvas.size)
+        dl.push_clip_rect(p0, p1, True)
+        a = imgui.ImVec2(p0.x + (vx0 - x0) * sx, p0.y + (vy0 - y0) * sy)
+        b = imgui.ImVec2(max(a.x + 2, p0.x + (vx1 - x0) * sx), max(a.y + 2, p0.y + (vy1 - y0) * sy))
+        dl.add_rect(a, b, COL(0, 0, 0, 200), 0.0, 3.0)
+        dl.add_rect(a, b, COL(255, 255, 255, 255), 0.0, 1.5)
+        dl.pop_clip_rect()
+        dl.add_rect(p0, p1, COL(90, 90, 100, 255))
+        imgui.set_item_tooltip("visited area: click or drag to move the view there")
