@@ -121,3 +121,19 @@ def test_sigkill_at_random_moments_never_corrupts_and_resume_finishes(tmp_path):
     kimgs = [r["kimg"] for r in read_jsonl(out / "stats.jsonl")]
     assert kimgs == sorted(set(kimgs))  # ticks redone after a kill replace the lost ones
     assert "resumed from kimg" in (out / "log.txt").read_text()
+
+
+def test_resume_refuses_a_run_that_is_still_training(tmp_path, capsys):
+    from infiniscape.train.options import TrainOptions
+
+    run = RunDir(tmp_path / "run")
+    run.create()
+    run.write_config(TrainOptions(data="procedural", out=str(run.path)).to_dict())
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        run.write_status(state="running", pid=alive.pid)
+        assert main(["train", "--resume", str(run.path), "--quiet"]) == 2
+        assert f"still being trained by process {alive.pid}" in capsys.readouterr().err
+    finally:
+        alive.kill()
+        alive.wait()

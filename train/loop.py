@@ -89,7 +89,7 @@ class Trainer:
         self.local_batch = opts.batch // env.world_size
         widest = max(s.channels for s in self.G.cfg.stages)
         torch.manual_seed(opts.seed)  # D's initial weights
-        self.D = Discriminator(res, opts.d_channels or min(512, max(32, widest))).to(self.dev)
+        self.D = Discriminator(res, opts.d_channels or max(32, widest // 2)).to(self.dev)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.r1_gamma = opts.r1_gamma if opts.r1_gamma is not None else 0.0002 * res**2 / opts.batch
         ratio = opts.r1_interval / (opts.r1_interval + 1)  # lazy-regularisation correction (StyleGAN2)
@@ -102,6 +102,9 @@ class Trainer:
         self.scaler_D = torch.amp.GradScaler("cuda", enabled=fp16)
         self.step, self.nimg = 0, 0
         self.run = RunDir(opts.out, opts.keep_snapshots)
+        if opts.metrics_kimg > 0 and env.is_main:  # a missing extra fails now, not hours later
+            from .metrics import inception
+            inception()
         self.stop_requested = False
 
     def _top(self, res: int):

@@ -20,7 +20,7 @@ class TrainOptions:
     r1_interval: int = 16  # lazy regularisation: R1 every N discriminator steps
     ema_kimg: float | None = None  # G_ema half-life in kimg; None: batch * 10 / 32
     ema_rampup: float | None = 0.05  # half-life at most this fraction of the images seen so far
-    d_channels: int | None = None  # discriminator width; None: as G's widest stage (32 at least)
+    d_channels: int | None = None  # discriminator width; None: half G's widest stage, 32 at least
     diffaug: bool = False  # DiffAugment (colour, translation, cutout) for small datasets
     y_band: tuple[float, float] | None = None  # world y band of the frame's top row (no horizon known)
     tick_kimg: float = 1.0  # stats every N kimg ...

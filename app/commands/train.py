@@ -61,6 +61,7 @@ def _options(args: argparse.Namespace):
             raise UserError(f"--resume {args.resume}: no config.yaml there, so it is not a run directory")
         if args.out and Path(args.out).resolve() != run.path.resolve():
             raise UserError("--resume continues a run in its own directory: leave out --out")
+        _check_not_running(run)
         opts = TrainOptions.from_dict({**run.read_config(), **given, "out": str(run.path)})
         return opts, True
     if not args.data or not args.out:
@@ -69,6 +70,26 @@ def _options(args: argparse.Namespace):
     if (out / "status.json").exists() or (out / "snapshots").exists():
         raise UserError(f"{out} already holds a run: continue it with --resume {out}, or pick a new --out")
     return TrainOptions(**given), False
+
+
+def _check_not_running(run) -> None:
+    """Refuse to resume a run whose process is still alive (two writers would interleave)."""
+    import os
+
+    from infiniscape.models.errors import UserError
+
+    status = run.read_status() or {}
+    pid = status.get("pid")
+    if status.get("state") != "running" or not pid or pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # killed or crashed: resuming is what it needs
+    except PermissionError:
+        pass  # alive, under another user
+    raise UserError(f"{run.path} is still being trained by process {pid}: stop it first "
+                    f"(kill -TERM {pid} finishes cleanly)")
 
 
 def run(args: argparse.Namespace) -> int:
