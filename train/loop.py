@@ -89,7 +89,10 @@ class Trainer:
         self.local_batch = opts.batch // env.world_size
         widest = max(s.channels for s in self.G.cfg.stages)
         torch.manual_seed(opts.seed)  # D's initial weights
-        self.D = Discriminator(res, opts.d_channels or max(32, widest // 2)).to(self.dev)
+        try:
+            self.D = Discriminator(res, opts.d_channels or max(32, widest // 2)).to(self.dev)
+        except ValueError as e:
+            raise UserError(f"--resolution {res}: {e}") from None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.r1_gamma = opts.r1_gamma if opts.r1_gamma is not None else 0.0002 * res**2 / opts.batch
         ratio = opts.r1_interval / (opts.r1_interval + 1)  # lazy-regularisation correction (StyleGAN2)
