@@ -79,7 +79,8 @@ class Studio:
         self.panels = [("Model", ModelWidget(self), True), ("Navigation", NavigationWidget(self), True),
                        ("Edit", EditWidget(self), True), ("Styles", StylesWidget(self), False),
                        ("Capture", CaptureWidget(self), False),
-                       ("Spectrum", SpectrumWidget(self), False), ("Equivariance", EquivarianceWidget(self), False),
+                       ("Spectrum", SpectrumWidget(self), False),
+                       ("Equivariance", EquivarianceWidget(self), False),
                        ("Layers", LayersWidget(self), False),
                        ("Performance", PerformanceWidget(self), True)]
         self.widgets = {name: w for name, w, _ in self.panels}
