@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from imgui_bundle import imgui
 
+from infiniscape.models.registry import DEFAULT_MODEL
 from infiniscape.widgets.capture import CaptureWidget
 from infiniscape.widgets.edit import EditWidget
 from infiniscape.widgets.equivariance_widget import EquivarianceWidget
@@ -51,7 +52,7 @@ class NullScheduler:
 class Studio:
     """Owns the world, the scheduler, the canvas and the panels; ``frame`` builds one imgui frame."""
 
-    def __init__(self, model: str = "default", scene: str | None = None, seed: int = 0,
+    def __init__(self, model: str = DEFAULT_MODEL, scene: str | None = None, seed: int = 0,
                  device: str = "cpu", use_gl: bool = True, cache_bytes: int = 512 << 20,
                  max_textures: int = 2048):
         from infiniscape.models.registry import builtin_configs

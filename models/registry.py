@@ -16,6 +16,7 @@ from .native.generator import NativeGenerator
 from .native.model import NativeModel
 
 CHECKPOINT_FORMAT = "infiniscape-native-v1"
+DEFAULT_MODEL = "landscape"  # the built-in model: configs/landscape.yaml + its shipped weights
 
 
 def builtin_configs() -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..models.errors import UserError
+from ..models.registry import DEFAULT_MODEL
 from .edits import FIELD_GROUPS, Resample, StyleAnchor
 from .fusion import FusionParams
 
@@ -23,7 +24,7 @@ NOISE_MODES = ("world", "off")
 
 @dataclass
 class Scene:
-    model: str = "default"  # config name or checkpoint path
+    model: str = DEFAULT_MODEL  # config name or checkpoint path
     seed: int = 0
     truncation: float = 1.0
     noise_mode: str = "world"  # "world": noise from the seeded lattice; "off": no noise

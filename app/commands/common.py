@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 
 from infiniscape.models.errors import UserError
+from infiniscape.models.registry import DEFAULT_MODEL
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="default",
-                   help="config name (tiny, default), .yaml config or checkpoint file (default: default)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"built-in name ({DEFAULT_MODEL}, tiny, default), .yaml config or checkpoint file "
+                        f"(default: {DEFAULT_MODEL})")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
 
 

@@ -16,7 +16,8 @@ def add_world_arguments(p: argparse.ArgumentParser) -> None:
     """Model and scene options shared by render and video; flags override the scene file."""
     p.add_argument("--scene", default=None, help="scene file (model, seed, edits, styles) to render")
     p.add_argument("--model", default=None,
-                   help="config name (tiny, default), .yaml config or checkpoint (default: default)")
+                   help="built-in name (landscape, tiny, default), .yaml config or checkpoint "
+                        "(default: the scene's, else landscape)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
     p.add_argument("--seed", type=int, default=None, help="scene seed (default 0)")
     p.add_argument("--trunc", type=float, default=None, help="truncation psi (default 1.0)")
