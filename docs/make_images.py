@@ -1,0 +1,49 @@
+"""Render the README's pictures from a model: a 4096x512 panorama and a 2x2 grid of far-apart crops.
+
+    python docs/make_images.py --model landscape --seed 7 [--scale 4]
+
+--scale N renders the world at 1/N of the picture size and enlarges it N times (Lanczos): a model
+trained on small tiles shows its world at a size a person can see. The caption in the README says
+which scale was used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PIL import Image
+
+from infiniscape.models.registry import load_model
+from infiniscape.renderer.scene import Scene
+from infiniscape.renderer.world import World, to_uint8
+
+
+def picture(world: World, x: int, y: int, w: int, h: int, scale: int) -> Image.Image:
+    img = Image.fromarray(to_uint8(world.render(x, y, w // scale, h // scale)))
+    return img if scale == 1 else img.resize((w, h), Image.LANCZOS)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="landscape")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("--horizon", type=float, default=0.5, help="horizon height as a fraction of a picture")
+    ap.add_argument("--out", default=str(Path(__file__).parent))
+    args = ap.parse_args()
+    world = World(load_model(args.model), Scene(model=args.model, seed=args.seed), tile_batch=1)
+    s = args.scale
+    ph, pw = 512 // s, 4096 // s
+    top = -int(args.horizon * ph)
+    picture(world, -pw // 2, top, 4096, 512, s).save(Path(args.out) / "panorama.png")
+    crops = [picture(world, x, top, 1024, 512, s) for x in (0, 1 << 14, 1 << 20, -(1 << 24))]
+    grid = Image.new("RGB", (2048, 1024))
+    for i, c in enumerate(crops):
+        grid.paste(c, ((i % 2) * 1024, (i // 2) * 512))
+    grid.save(Path(args.out) / "far_apart.png")
+    print(f"wrote panorama.png and far_apart.png to {args.out} (world scale 1/{s})")
+
+
+if __name__ == "__main__":
+    main()
