@@ -45,10 +45,6 @@ class CellRange:
     def intersects(self, other: CellRange) -> bool:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
-    def union(self, other: CellRange) -> CellRange:
-        return CellRange(min(self.x0, other.x0), min(self.y0, other.y0),
-                         max(self.x1, other.x1), max(self.y1, other.y1))
-
 
 @dataclass(frozen=True)
 class FieldSpec:
