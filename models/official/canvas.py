@@ -135,11 +135,11 @@ class StyleGAN3Canvas(OfficialModel):
 
     @torch.no_grad()
     def render_transformed(self, seed: int, transform: np.ndarray) -> torch.Tensor:
-        """Frame of `seed` (psi 1) with `transform` as the input transform buffer: [3, R, R] in [-1, 1]
-        (the analysis.equivariance protocol)."""
+        """Frame of `seed` (psi 1) with `transform` as the input transform buffer: [3, R, R], about
+        [-1, 1] and unclamped, as the official metrics/equivariance.py scores it (analysis.equivariance)."""
         ws = self.ws([seed], 1.0)
         t = torch.as_tensor(np.asarray(transform), dtype=torch.float32, device=self.device)[None]
-        return self.generator.synthesis(ws, transform=t)[0].float().clamp(-1, 1).cpu()
+        return self.generator.synthesis(ws, transform=t)[0].float().cpu()
 
     def render(self, tiles: list[Tile], latents: LatentSource, settings: RenderSettings | None = None):
         t = self.tile_size

@@ -32,7 +32,8 @@ class TransformableGenerator(Protocol):
     resolution: int
 
     def render_transformed(self, seed: int, transform: np.ndarray) -> torch.Tensor:
-        """float32 [3, resolution, resolution] in [-1, 1]."""
+        """float32 [3, resolution, resolution], about [-1, 1]; not clamped (StyleGAN3's metric scores the
+        raw output, and clamping would hide errors beyond the range)."""
         ...
 
 
