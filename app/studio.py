@@ -22,6 +22,7 @@ from infiniscape.widgets.navigation import NavigationWidget
 from infiniscape.widgets.performance import PerformanceWidget
 from infiniscape.widgets.spectrum_widget import SpectrumWidget
 from infiniscape.widgets.styles import StylesWidget
+from infiniscape.widgets.training_widget import TrainingWidget
 
 from .canvas import Canvas
 from .canvas_tools import CanvasTools
@@ -83,6 +84,7 @@ class Studio:
                        ("Spectrum", SpectrumWidget(self), False),
                        ("Equivariance", EquivarianceWidget(self), False),
                        ("Layers", LayersWidget(self), False),
+                       ("Training", TrainingWidget(self), False),
                        ("Performance", PerformanceWidget(self), True)]
         self.widgets = {name: w for name, w, _ in self.panels}
         if scene:
