@@ -1,0 +1,281 @@
+"""INR-GAN generator (Skorokhodov et al., "Adversarial Generation of Continuous Images", CVPR 2021).
+
+A hypernetwork (the mapping network plus one affine per layer) predicts the weights of a per-pixel MLP that
+maps coordinate features to colour. Each MLP layer is a factorized multiplicative modulation (FMM):
+W = W0 * (1 + A B / sqrt(r)) with A [out, r] and B [r, in] from w, rows normalised ('demod'). The MLP is
+multi-scale: the first levels run at `input.resolution`, then each level doubles the grid (nearest, or
+bilinear for INR-GAN-bil) and appends fresh coordinate features; RGB is summed over levels (skip).
+
+Written from the paper and the facts of the official code; module and tensor names follow its state dict
+(synthesis.b64.conv0.affine.weight, synthesis.b4.input.input.coord_fuser.const_embs, ...).
+
+Speed (same values up to float rounding): every layer is 1x1, so the part of conv0 that reads the upsampled
+features is applied at the low resolution and its output upsampled (a per-pixel linear map commutes with
+nearest and bilinear upsampling: 4x fewer multiply-adds there); the coordinate features, shared by the
+batch, are cached and multiplied in one GEMM; the lrelu gain is folded into weights and bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ...ops.bias_act import ACTIVATIONS
+from ...ops.upfirdn2d import setup_filter
+from .inrgan_config import InrGanConfig
+from .inrgan_coords import CoordFuser, GenInput
+from .mapping import FullyConnectedLayer, MappingNetwork
+from .stylegan2 import ToRGBLayer
+
+NOISE_MODES = ("random", "const", "none")
+
+
+def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """[N, C, H, W] -> [N, C, 2H, 2W], as the official `maybe_upsample` (bilinear with aligned corners)."""
+    if mode == "bilinear":
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+    return F.interpolate(x, scale_factor=2, mode=mode)
+
+
+class FMMLayer(torch.nn.Module):
+    """1x1 layer with factorized multiplicative modulation + optional noise + bias + leaky ReLU."""
+
+    def __init__(self,
+                 in_channels: int,  # input channels (features, then coordinate features, as concatenated)
+                 out_channels: int,  # output channels
+                 w_dim: int,  # width of w
+                 resolution: int,  # output resolution (for the constant noise)
+                 rank: int,  # rank r of the modulation A B
+                 fmm_activation: str | None = "demod",  # 'demod', 'tanh', 'sigmoid' or None
+                 instance_norm: bool = False,  # divide the input by its spatial std first (-bil)
+                 use_noise: bool = False,  # add per-pixel noise scaled by a learned strength
+                 conv_clamp: float | None = None,  # clamp outputs to +-X, None = no clamp
+                 ):
+        super().__init__()
+        self.in_channels, self.out_channels, self.resolution = in_channels, out_channels, resolution
+        self.rank, self.fmm_activation, self.instance_norm = rank, fmm_activation, instance_norm
+        self.use_noise, self.conv_clamp = use_noise, conv_clamp
+        self.gain = ACTIVATIONS["lrelu"].def_gain
+        self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))  # unused; in the state dict
+        self.affine = FullyConnectedLayer(w_dim, (in_channels + out_channels) * rank, bias_init=0)
+        self.weight = torch.nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
+        if use_noise:
+            self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+            self.noise_strength = torch.nn.Parameter(torch.zeros([]))
+        self.bias = torch.nn.Parameter(torch.zeros([out_channels]))
+
+    def modulated_weight(self, w: torch.Tensor) -> torch.Tensor:
+        """w [N, w_dim] -> per-sample weights [N, out, in]."""
+        n, o, i, r = w.shape[0], self.out_channels, self.in_channels, self.rank
+        styles = self.affine(w)  # [N, (out + in) r]
+        left, right = styles[:, :o * r].view(n, o, r), styles[:, o * r:].view(n, r, i)
+        # With unit-variance factors the product has std sqrt(r); scale it back to ~1.
+        mod = left @ right / np.sqrt(r)  # [N, out, in]
+        if self.fmm_activation == "tanh":
+            mod = mod.tanh()
+        elif self.fmm_activation == "sigmoid":
+            mod = mod.sigmoid() - 0.5
+        weight = self.weight[:, :, 0, 0].unsqueeze(0) * (mod + 1.0)
+        if self.fmm_activation == "demod":
+            weight = weight / (weight.norm(dim=2, keepdim=True) + 1e-8)
+        return weight
+
+    def forward(self, x: torch.Tensor | None, w: torch.Tensor, noise_mode: str = "random",
+                coords: torch.Tensor | None = None, up: str | None = None) -> torch.Tensor:
+        """x [N, C, h, w] (None: coordinates only) -> [N, out, R, R]; `coords` [N or 1, Ce, R, R] are the
+        channels concatenated after x; `up` = 'nearest' / 'bilinear' means x is still at half resolution."""
+        assert noise_mode in NOISE_MODES, f"noise_mode must be one of {NOISE_MODES}"
+        n, r = w.shape[0], self.resolution
+        cx = 0 if x is None else x.shape[1]
+        ce = 0 if coords is None else coords.shape[1]
+        assert cx + ce == self.in_channels, f"{cx} + {ce} input channels, expected {self.in_channels}"
+        assert up is None or coords is not None, "an upsampling layer always reads new coordinate features"
+        weight = self.modulated_weight(w) * self.gain  # lrelu(g z) = g lrelu(z): fold the gain in
+        if self.instance_norm:
+            assert x is not None and coords is None and up is None
+            weight = weight * (1 / (x.std(dim=[2, 3]) + 1e-8)).unsqueeze(1)
+        bias = (self.bias * self.gain).view(1, -1, 1)
+        if coords is not None:  # coordinate part first: one GEMM for the batch when they are shared
+            w_e = weight[:, :, cx:]
+            if coords.shape[0] == 1:
+                out = torch.addmm(bias.view(-1, 1).repeat(n, 1), w_e.reshape(n * self.out_channels, ce),
+                                  coords.reshape(ce, r * r)).view(n, -1, r, r)
+            else:
+                out = torch.baddbmm(bias, w_e, coords.reshape(n, ce, r * r)).view(n, -1, r, r)
+        if x is not None:
+            h = x.shape[2]
+            assert x.shape[2:] == (r // 2 if up else r, r // 2 if up else r), f"x {tuple(x.shape)}"
+            w_x = weight[:, :, :cx] if coords is not None else weight
+            if coords is None and up is None:
+                out = torch.baddbmm(bias, w_x, x.reshape(n, cx, h * h)).view(n, -1, r, r)
+            else:
+                y = torch.bmm(w_x, x.reshape(n, cx, h * h)).view(n, -1, h, h)
+                if up == "nearest":  # add the low-resolution result to each 2x2 block in place
+                    out.view(n, -1, h, 2, h, 2).add_(y.view(n, -1, h, 1, h, 1))
+                elif up is not None:
+                    out.add_(upsample2x(y, up))
+                else:
+                    out.add_(y)
+        if self.use_noise and noise_mode == "random":
+            out.add_(torch.randn([n, 1, r, r], device=out.device) * (self.noise_strength * self.gain))
+        elif self.use_noise and noise_mode == "const":
+            out.add_(self.noise_const * (self.noise_strength * self.gain))
+        out = F.leaky_relu_(out, ACTIVATIONS["lrelu"].def_alpha)
+        if self.conv_clamp is not None:
+            out = out.clamp_(-self.conv_clamp, self.conv_clamp)
+        return out
+
+
+class SynthesisBlock(torch.nn.Module):
+    """One level of the multi-scale INR: (input | upsample + coordinates + conv0) -> conv1 -> extra -> RGB."""
+
+    def __init__(self,
+                 in_channels: int,  # input channels, 0 = the first block (coordinate input)
+                 out_channels: int,  # output channels
+                 w_dim: int,  # width of w
+                 resolution: int,  # nominal resolution of the block (4, 8, ...)
+                 img_channels: int,  # image channels
+                 is_last: bool,  # the final block always has a ToRGB
+                 cfg: InrGanConfig,  # the checkpoint's INR settings
+                 architecture: str = "skip",  # 'skip' (sum of upsampled RGBs) or 'orig' (last RGB only)
+                 conv_clamp: float | None = None,  # clamp layer outputs to +-X, None = no clamp
+                 use_fp16: bool = False,  # official mixed-precision flag (we compute in FP32)
+                 resample_filter=(1, 3, 3, 1),  # official FIR buffer (unused by 1x1 layers)
+                 fp16_channels_last: bool = False,  # official memory-layout hint (ignored)
+                 ):
+        if architecture not in ("skip", "orig"):
+            raise ValueError(f"architecture {architecture!r} is not supported with coordinate inputs")
+        super().__init__()
+        self.in_channels, self.w_dim, self.img_channels = in_channels, w_dim, img_channels
+        self.is_last, self.architecture, self.upsampling_mode = is_last, architecture, cfg.upsampling_mode
+        # Levels up to the input resolution all run at it; beyond it each level doubles the grid.
+        self.up = 1 if resolution <= cfg.input_resolution else 2
+        self.resolution = max(resolution, cfg.input_resolution)
+        self.register_buffer("resample_filter", setup_filter(list(resample_filter)))
+        layer = dict(w_dim=w_dim, resolution=self.resolution, rank=cfg.rank,
+                     fmm_activation=cfg.fmm_activation, use_noise=cfg.use_noise, conv_clamp=conv_clamp)
+        self.num_conv = self.num_torgb = 0
+        self.coord_fuser = None
+        if in_channels == 0:
+            self.input = GenInput(cfg.input_embedding, w_dim, self.resolution)
+            conv1_in = self.input.total_dim
+        else:
+            if not cfg.per_resolution or self.up == 2:
+                self.coord_fuser = CoordFuser(cfg.embedding(self.resolution), w_dim, self.resolution)
+            extra = 0 if self.coord_fuser is None else self.coord_fuser.total_dim
+            self.conv0 = FMMLayer(in_channels + extra, out_channels, **layer)
+            self.num_conv += 1
+            conv1_in = out_channels
+        norm1 = in_channels > 0 and cfg.instance_norm
+        self.conv1 = FMMLayer(conv1_in, out_channels, instance_norm=norm1, **layer)
+        self.num_conv += 1
+        num_extra = cfg.num_extra_convs.get(self.resolution, 0)
+        self.extra_convs = None
+        if num_extra > 0:
+            self.extra_convs = torch.nn.ModuleList(
+                [FMMLayer(out_channels, out_channels, instance_norm=cfg.instance_norm, **layer)
+                 for _ in range(num_extra)])
+            self.num_conv += num_extra
+        if is_last or architecture == "skip":
+            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
+            self.num_torgb += 1
+
+    def forward(self, x, img, ws: torch.Tensor, noise_mode: str = "random"):
+        """x [N, Cin, R/up, R/up] (None first), img [N, 3, R/up, R/up] or None, ws [N, layers, w_dim]."""
+        assert ws.shape[1:] == (self.num_conv + self.num_torgb, self.w_dim), f"ws {tuple(ws.shape)}"
+        w_iter = iter(ws.unbind(dim=1))
+        up = self.upsampling_mode if self.up == 2 else None
+        if self.in_channels == 0:
+            w = next(w_iter)
+            x = self.conv1(None, w, noise_mode, coords=self.input(w))
+        else:
+            low = self.resolution // self.up
+            assert x.shape[1:] == (self.in_channels, low, low), f"x {tuple(x.shape)}"
+            w = next(w_iter)
+            coords = None if self.coord_fuser is None else self.coord_fuser(w)
+            x = self.conv0(x, w, noise_mode, coords=coords, up=up)
+            x = self.conv1(x, next(w_iter), noise_mode)
+        for conv in self.extra_convs or []:
+            x = conv(x, next(w_iter), noise_mode)
+        if img is not None and up is not None:
+            img = upsample2x(img, up)
+        if self.is_last or self.architecture == "skip":
+            y = self.torgb(x, next(w_iter)).to(torch.float32)
+            img = y if img is None else img.add_(y)
+        return x, img
+
+
+class SynthesisNetwork(torch.nn.Module):
+    """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] through the INR's levels."""
+
+    def __init__(self,
+                 w_dim: int,  # width of w
+                 img_resolution: int,  # output resolution, a power of two >= 4
+                 img_channels: int,  # image channels
+                 cfg: InrGanConfig,  # the checkpoint's INR settings
+                 channel_base: int = 32768,  # channels at resolution r = min(channel_base / r, channel_max)
+                 channel_max: int = 512,  # channel cap
+                 num_fp16_res: int = 0,  # official mixed-precision setting (we compute in FP32)
+                 **block_kwargs,  # SynthesisBlock options (architecture, conv_clamp)
+                 ):
+        if img_resolution < 4 or img_resolution & (img_resolution - 1):
+            raise ValueError(f"img_resolution {img_resolution} is not a power of two >= 4")
+        super().__init__()
+        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.block_resolutions = [2 ** i for i in range(2, int(np.log2(img_resolution)) + 1)]
+        channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim,
+                                   resolution=res, img_channels=img_channels, is_last=res == img_resolution,
+                                   cfg=cfg, **block_kwargs)
+            # Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w.
+            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
+            setattr(self, f"b{res}", block)
+
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random", **_ignored) -> torch.Tensor:
+        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
+        ws = ws.to(torch.float32)
+        x = img = None
+        w_idx = 0
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            x, img = block(x, img, cur, noise_mode=noise_mode)
+            w_idx += block.num_conv
+        return img
+
+
+class Generator(torch.nn.Module):
+    """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1].
+
+    Takes the official constructor arguments as stored in a network pickle."""
+
+    def __init__(self,
+                 z_dim: int,  # latent z width
+                 c_dim: int,  # class-label width, 0 = unconditional
+                 w_dim: int,  # intermediate latent w width
+                 img_resolution: int,  # output resolution
+                 img_channels: int,  # image channels
+                 mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers, ...)
+                 synthesis_kwargs: dict | None = None,  # channel_base, channel_max, conv_clamp, num_fp16_res
+                 cfg: dict | None = None,  # the training config's `generator` section (INR settings)
+                 ):
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+        self.img_resolution, self.img_channels = img_resolution, img_channels
+        self.config = InrGanConfig.from_official(cfg or {})
+        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, cfg=self.config,
+                                          **(synthesis_kwargs or {}))
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
+
+    @property
+    def variant(self) -> str:
+        return "INR-GAN-bil" if self.config.upsampling_mode == "bilinear" else "INR-GAN"
+
+    def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                noise_mode: str = "random") -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode)
