@@ -7,7 +7,7 @@ lattice, so world tile (0, 0) of a scene with seed S is exactly the frame `gen_i
   transform. A window whose top-left is world pixel (x, y) is the frame sampled with its Fourier
   features shifted by (x, y) / img_resolution (the image spans one unit of the input plane), so
   neighbouring tiles continue each other up to the network's (approximate) translation equivariance.
-- StyleGAN2 is a seed grid: tile (ix, iy) is the frame of seed S + ix + 100 * iy (the visualizer's
+- StyleGAN2 and INR-GAN are seed grids: tile (ix, iy) is the frame of seed S + ix + 100 * iy (the visualizer's
   seed layout); blending fractional seeds is the studio's concern.
 """
 
@@ -147,7 +147,7 @@ class StyleGAN3Canvas(OfficialModel):
 
 
 class StyleGAN2SeedGrid(OfficialModel):
-    """A grid of StyleGAN2 frames, one seed per tile."""
+    """A grid of StyleGAN2 (or INR-GAN) frames, one seed per tile."""
 
     capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="frame", input_transform=False,
                                 noise=True, layer_capture=True, style_fusion=False)
@@ -166,7 +166,7 @@ class StyleGAN2SeedGrid(OfficialModel):
 
 
 def load_canvas(path: str | Path, device: str | torch.device = "cpu") -> OfficialModel:
-    """A network pickle as a model for the World: StyleGAN3 canvas or StyleGAN2 seed grid."""
+    """A network pickle as a model for the World: StyleGAN3 canvas, StyleGAN2 / INR-GAN seed grid."""
     net = load_official(path)
     cls = StyleGAN3Canvas if net.family == "stylegan3" else StyleGAN2SeedGrid
     return cls(net, device=device)

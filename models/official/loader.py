@@ -1,4 +1,4 @@
-"""Official StyleGAN2-ADA / StyleGAN3 network pickles -> our own generator modules, tensors copied by name.
+"""Official StyleGAN2-ADA / StyleGAN3 / INR-GAN pickles -> our own generator modules, tensors copied by name.
 
 The pickle is read as data (safe_pickle); the architecture is chosen from its structure, the network is
 built from OUR code with the pickle's constructor arguments, and every tensor is copied by dotted path.
@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelLoadError
-from . import stylegan2, stylegan3
+from . import inrgan, stylegan2, stylegan3
 from .safe_pickle import PersistentObject, load_network_pickle
 
-FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator}
+FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator, "inrgan": inrgan.Generator}
 
 
 @dataclass
@@ -24,8 +24,8 @@ class OfficialNetwork:
     """A generator rebuilt from a network pickle."""
 
     generator: torch.nn.Module  # stylegan2.Generator or stylegan3.Generator, eval mode, no grad
-    family: str  # 'stylegan2' or 'stylegan3'
-    config: str  # 'skip' / 'resnet' / 'orig' for StyleGAN2, 'T' / 'R' for StyleGAN3
+    family: str  # 'stylegan2', 'stylegan3' or 'inrgan'
+    config: str  # 'skip' / 'resnet' / 'orig' for StyleGAN2, 'T' / 'R' for StyleGAN3, 'INR-GAN(-bil)'
     source: str  # where it was loaded from
     module_hash: str | None  # sha256 of the module source embedded in the pickle (never executed)
 
@@ -40,6 +40,7 @@ class OfficialNetwork:
     def describe(self) -> str:
         g = self.generator
         kind = f"StyleGAN{'3-' + self.config if self.family == 'stylegan3' else '2 (' + self.config + ')'}"
+        kind = self.config if self.family == "inrgan" else kind
         cond = f", c_dim={g.c_dim}" if g.c_dim else ""
         return f"{kind} {g.img_resolution}x{g.img_resolution}, z_dim={g.z_dim}{cond}"
 
@@ -70,11 +71,23 @@ def detect_family(obj: PersistentObject, where: str) -> str:
         raise ModelLoadError(f"{where} is a Generator without a '{missing}' network: not StyleGAN2/StyleGAN3")
     if "input" in synthesis.submodules:
         return "stylegan3"
+    if _is_inrgan(synthesis):
+        return "inrgan"
     if "b4" in synthesis.submodules:
         return "stylegan2"
     subs = ", ".join(sorted(synthesis.submodules)[:6]) or "none"
     raise ModelLoadError(f"{where}: unknown generator architecture (synthesis has {subs}; StyleGAN2 needs "
                          "synthesis.b4, StyleGAN3 synthesis.input)")
+
+
+def _is_inrgan(synthesis: PersistentObject) -> bool:
+    """INR-GAN's first block starts from coordinate features (b4.input.input.coord_fuser), not a constant."""
+    node = synthesis
+    for name in ("b4", "input", "input", "coord_fuser"):
+        node = node.submodules.get(name)
+        if node is None:
+            return False
+    return True
 
 
 def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module, str, str]:
@@ -88,7 +101,9 @@ def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module,
                              f"({type(e).__name__}: {e})") from None
     copy_tensors(gen, obj.params, where)
     gen.eval().requires_grad_(False)
-    if family == "stylegan3":
+    if family == "inrgan":
+        config = gen.variant
+    elif family == "stylegan3":
         first = gen.synthesis.layer_names[0]
         config = "R" if getattr(gen.synthesis, first).conv_kernel == 1 else "T"
     else:
