@@ -132,13 +132,14 @@ class TrainingWidget:
         self._poll()
         if imgui.begin_tab_bar("##training_tabs"):
             for name, draw in (("Runs", self._runs_tab), ("New run", self._form_tab)):
-                flags = imgui.TabItemFlags_.set_selected if self._to_tab == name else 0
+                flags = 0
+                if self._to_tab == name:  # set by a button of the other tab (Start shows the run)
+                    flags, self._to_tab = imgui.TabItemFlags_.set_selected, None
                 selected, _ = imgui.begin_tab_item(name, None, flags)
                 self._hit(f"tab {name}")
                 if selected:
                     draw()
                     imgui.end_tab_item()
-            self._to_tab = None
             imgui.end_tab_bar()
 
     def _button(self, label: str) -> bool:

@@ -1,0 +1,222 @@
+"""Training panel: run directories read incrementally (also runs started elsewhere), and the real
+panel driven headless (simulated clicks, no window) starting, watching, stopping and opening a real
+`infiniscape train` subprocess, and showing the error of one that crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from infiniscape.train.run_dir import RunDir, read_jsonl
+from infiniscape.training_runs import JsonlTail, RunWatcher, TrainForm, TrainingRuns, next_run_name, run_state
+
+imgui_bundle = pytest.importorskip("imgui_bundle")
+from imgui_bundle import imgui, implot  # noqa: E402
+
+from infiniscape.studio import Studio  # noqa: E402
+
+W, H = 1280, 800
+
+
+# -- run directories, no GUI ------------------------------------------------------------------------
+
+def test_jsonl_tail_waits_for_a_torn_last_line(tmp_path):
+    path = tmp_path / "stats.jsonl"
+    path.write_text('{"kimg": 1}\n{"kimg": 2}\n{"kimg": 3, "lo')
+    tail = JsonlTail(path)
+    assert tail.poll() and [r["kimg"] for r in tail.records] == [1, 2]
+    assert not tail.poll()  # nothing new: nothing re-read
+    with open(path, "a") as f:
+        f.write('ss": 0.5}\nnot json\n{"kimg": 4}\n')
+    assert tail.poll()
+    assert tail.records == [{"kimg": 1}, {"kimg": 2}, {"kimg": 3, "loss": 0.5}, {"kimg": 4}]
+
+
+def test_jsonl_tail_reads_a_rewritten_file_again(tmp_path):
+    run = RunDir(tmp_path)
+    for k in (1, 2, 3):
+        run.append("stats.jsonl", {"kimg": k})
+    tail = JsonlTail(tmp_path / "stats.jsonl")
+    tail.poll()
+    run.truncate_after("stats.jsonl", 1)  # what a resume does: an atomic rewrite
+    run.append("stats.jsonl", {"kimg": 1.5})
+    assert tail.poll() and [r["kimg"] for r in tail.records] == [1, 1.5]
+
+
+def test_state_comes_from_the_status_file_and_the_process():
+    assert run_state({"state": "done"}, False) == ("finished", None)
+    assert run_state({"state": "stopped"}, False) == ("stopped", None)
+    assert run_state({"state": "failed", "error": "ValueError: x"}, False) == ("crashed", "ValueError: x")
+    assert run_state({"state": "running", "pid": 7}, True) == ("running", None)
+    assert run_state({"state": "running", "pid": 7}, False) == \
+        ("crashed", "process 7 ended without a final status (killed?)")
+    assert run_state(None, True, has_config=False) == ("starting", None)
+    assert run_state(None, True, has_config=True) == ("running", None)
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_runs_started_elsewhere_are_listed_with_their_state(tmp_path):
+    def make(name, **status):
+        run = RunDir(tmp_path / name)
+        run.create()
+        run.write_config({"config": "tiny"})
+        run.append("stats.jsonl", {"kimg": 0.5, "loss_G": 1.0, "r1": None})
+        run.write_status(**status)
+        return run
+
+    make("a-done", state="done", kimg=1.0, total_kimg=1.0)
+    make("b-killed", state="running", kimg=0.5, total_kimg=1.0)
+    (tmp_path / "b-killed" / "status.json").write_text(json.dumps({"state": "running", "pid": _dead_pid()}))
+    make("c-alive", state="running", kimg=0.5, total_kimg=1.0)  # this process's pid: alive
+    make("d-failed", state="failed", error="RuntimeError: boom")
+    (tmp_path / "not-a-run").mkdir()
+    runs = TrainingRuns().scan(tmp_path)
+    assert {r.path.name: r.state for r in runs} == {"a-done": "finished", "b-killed": "crashed",
+                                                   "c-alive": "running", "d-failed": "crashed"}
+    view = RunWatcher(tmp_path / "d-failed").poll()
+    assert view.error == "RuntimeError: boom"
+    assert list(view.stats["kimg"]) == [0.5] and np.isnan(view.stats["r1"][0])
+    assert "ended without a final status" in RunWatcher(tmp_path / "b-killed").poll().error
+
+
+def test_form_builds_the_train_command(tmp_path):
+    (tmp_path / "00004-tiny-procedural").mkdir()
+    form = TrainForm(data="/d/faces.zip", config="small", batch=8, kimg=2.5, root=str(tmp_path))
+    out = form.out_dir()
+    assert out == tmp_path / "00005-small-faces"
+    argv = form.argv(out)
+    assert argv[:4] == [sys.executable, "-m", "infiniscape", "train"]
+    assert argv[argv.index("--data") + 1] == "/d/faces.zip" and argv[argv.index("--kimg") + 1] == "2.5"
+    assert "--resolution" not in argv and "--r1-gamma" not in argv  # the CLI's defaults
+    assert next_run_name(tmp_path / "empty", "x.yaml", "procedural:3") == "00000-x-procedural"
+
+
+# -- the panel, headless --------------------------------------------------------------------------
+
+@pytest.fixture
+def gui():
+    ctx = imgui.create_context()
+    implot.create_context()
+    io = imgui.get_io()
+    io.display_size = imgui.ImVec2(W, H)
+    io.set_ini_filename(None)
+    io.backend_flags |= imgui.BackendFlags_.renderer_has_textures
+    yield io
+    implot.destroy_context()
+    imgui.destroy_context(ctx)
+
+
+def frame(studio: Studio) -> None:
+    imgui.get_io().delta_time = 1 / 60
+    imgui.new_frame()
+    studio.frame(W, H)
+    imgui.render()
+    for tex in imgui.get_platform_io().textures:  # the font atlas: pretend a backend took it
+        if tex.status != imgui.ImTextureStatus.ok:
+            tex.set_tex_id(1)
+            tex.status = imgui.ImTextureStatus.ok
+
+
+def frames_until(studio: Studio, cond, timeout: float = 30.0) -> None:
+    end = time.perf_counter() + timeout
+    while not cond():
+        assert time.perf_counter() < end, "timed out"
+        frame(studio)
+        time.sleep(0.02)
+
+
+def click(studio: Studio, panel, name: str) -> None:
+    io = imgui.get_io()
+    io.add_mouse_pos_event(*panel.hits[name])
+    frame(studio)
+    io.add_mouse_button_event(0, True)
+    frame(studio)
+    io.add_mouse_button_event(0, False)
+    frame(studio)
+
+
+@pytest.fixture
+def studio(gui, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the training child inherits it
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    s = Studio(model="tiny", use_gl=False, cache_bytes=32 << 20)
+    s.panels = [(t, w, t == "Training") for t, w, _ in s.panels]  # the panel near the top of the pane
+    panel = s.widgets["Training"]
+    panel.form.root = str(tmp_path)
+    frames_until(s, lambda: s.world is not None)
+    yield s, panel
+    for proc in panel.runs.processes.values():  # only the children this test started
+        if proc.exit_code() is None:
+            proc.popen.kill()
+            proc.popen.wait()
+    s.close()
+    torch.set_num_threads(threads)
+
+
+def test_panel_starts_watches_stops_and_opens_a_run(studio, tmp_path):
+    s, panel = studio
+    click(s, panel, "tab New run")
+    panel.form.__dict__.update(data="procedural", config="tiny", batch=4, kimg=50.0, snapshot_kimg=100.0,
+                               tick_kimg=0.008, tick_seconds=60.0, name="panel-run")
+    frame(s)
+    t0 = time.perf_counter()
+    click(s, panel, "Start")
+    assert time.perf_counter() - t0 < 1.0  # three frames, the launch included: the UI never waits
+    out = tmp_path / "panel-run"
+    assert panel.selected == out.resolve()
+
+    def plotted() -> int:
+        return len(panel.plot_series().get("losses", {}).get("loss_G", ((),))[0])
+
+    frames_until(s, lambda: plotted() >= 2, timeout=60)
+    assert panel.view.state == "running" and panel.view.snapshot is None
+    stats = read_jsonl(out / "stats.jsonl")
+    x, y = panel.plot_series()["losses"]["loss_G"]
+    assert list(x) == [r["kimg"] for r in stats[:len(x)]]
+    assert list(y) == [r["loss_G"] for r in stats[:len(y)]]
+    assert "img_per_s" in panel.plot_series()["speed"]
+    frames_until(s, lambda: panel.view.grid is not None)  # the sample grid written at the start
+    assert panel.image.rgb is panel.view.grid and panel.view.grid.shape == (4 * 64, 4 * 64, 3)
+
+    click(s, panel, "Stop")
+    frames_until(s, lambda: panel.view.state == "stopped", timeout=60)
+    status = json.loads((out / "status.json").read_text())
+    nimg = round(status["kimg"] * 1000)
+    assert status["state"] == "stopped" and 0 < nimg < 50_000
+    snapshot = out / "snapshots" / f"G_ema-{nimg:09d}.pt"
+    assert snapshot.exists() and (out / "snapshots" / f"state-{nimg:09d}.pt").exists()
+    assert panel.view.snapshot == snapshot.resolve()
+    assert panel.runs.processes[out.resolve()].popen.wait(10) == 0
+
+    frame(s)
+    click(s, panel, "Open in canvas")
+    frames_until(s, lambda: s.model_name == str(snapshot.resolve()) and s.loading is None)
+    assert s.model_info["source"] == str(snapshot.resolve()) and not s.status_error
+    frames_until(s, lambda: s.pool.live > 0)  # tiles of the trained snapshot reach the canvas
+
+
+def test_a_crashed_run_shows_its_error_and_the_studio_stays_up(studio, tmp_path):
+    s, panel = studio
+    panel.form.__dict__.update(data=str(tmp_path / "no-such-images"), config="tiny", name="bad-data")
+    click(s, panel, "tab New run")
+    click(s, panel, "Start")
+    frames_until(s, lambda: panel.view is not None and panel.view.state == "crashed", timeout=60)
+    assert "no-such-images' does not exist" in panel.view.error
+    frames_until(s, lambda: [(r.path.name, r.state) for r in panel.run_list] == [("bad-data", "crashed")])
+    assert s.world is not None and s.model_name == "tiny"
+    frame(s)  # the panel draws the crashed run (error and output) without raising
+    assert os.path.exists(tmp_path / "bad-data" / "console.txt")
