@@ -220,3 +220,14 @@ def test_a_crashed_run_shows_its_error_and_the_studio_stays_up(studio, tmp_path)
     assert s.world is not None and s.model_name == "tiny"
     frame(s)  # the panel draws the crashed run (error and output) without raising
     assert os.path.exists(tmp_path / "bad-data" / "console.txt")
+
+
+def test_view_panels_option_opens_exactly_the_named_panels(studio):
+    from infiniscape.commands.view import open_panels
+    from infiniscape.models.errors import UserError
+
+    s, _ = studio
+    open_panels(s, "training, Performance")
+    assert [t for t, _, shown in s.panels if shown] == ["Training", "Performance"]
+    with pytest.raises(UserError, match="no panel trainig"):
+        open_panels(s, "Trainig")

@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--height", type=positive("--height"), default=800, help="window height (default 800)")
     p.add_argument("--font-size", type=positive("--font-size"), default=15, help="UI font px (default 15)")
     p.add_argument("--cache-mb", type=positive("--cache-mb"), default=512, help="tile cache MB (default 512)")
+    p.add_argument("--panels", default=None, metavar="A,B", help="panels open at start, by title, e.g. "
+                   "Training,Performance (default: Model, Navigation, Edit, Performance)")
     p.add_argument("--screenshot", default=None, metavar="PATH", help="save a PNG of the window at the end")
     p.add_argument("--quit-after-frames", type=positive("--quit-after-frames"), default=None, metavar="N",
                    help="scripted runs: quit after N frames, once every visible tile is drawn")
@@ -36,10 +38,25 @@ def run(args: argparse.Namespace) -> int:
     studio = Studio(model=args.model, scene=args.scene, seed=args.seed, device=device,
                     cache_bytes=args.cache_mb << 20)
     try:
+        if args.panels is not None:
+            open_panels(studio, args.panels)
         return window.run(studio, quit_after_frames=args.quit_after_frames, screenshot=args.screenshot)
     finally:
         studio.close()
         window.close()
+
+
+def open_panels(studio, names: str) -> None:
+    """Open exactly the panels named (case-insensitive); an unknown name is a one-line error."""
+    from infiniscape.models.errors import UserError
+
+    wanted = {n.strip().lower() for n in names.split(",") if n.strip()}
+    titles = [t for t, _, _ in studio.panels]
+    unknown = wanted - {t.lower() for t in titles}
+    if unknown:
+        raise UserError(f"--panels: no panel {', '.join(sorted(unknown))}; "
+                        f"the panels are {', '.join(titles)}")
+    studio.panels = [(t, w, t.lower() in wanted) for t, w, _ in studio.panels]
 
 
 def reserve_ui_core() -> None:
