@@ -136,8 +136,10 @@ class Synthesis(nn.Module):
         self.torgbs = nn.ModuleList(torgbs)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, conv_weights: list[torch.Tensor],
-                rgb_weights: list[torch.Tensor], noises: list[torch.Tensor | None]) -> torch.Tensor:
-        """x: local latents + coordinates on the input grid [N, C, h, w]; w: codes [N, K, w_dim];
+                rgb_weights: list[torch.Tensor], noises: list[torch.Tensor | None],
+                w_avg: torch.Tensor) -> torch.Tensor:
+        """x: local latents + coordinates on the input grid [N, C, h, w]; w: codes [N, K, w_dim]
+        blended about w_avg [w_dim] (see mix_styles);
         conv_weights / rgb_weights: style weights [N, K, h, w] on each layer's grid;
         noises: [N, 1, h, w] on each conv's output grid or None. Returns RGB on the output grid."""
         assert x.shape[1] == self.cfg.local_channels + self.cfg.coord_channels, x.shape
@@ -149,10 +151,10 @@ class Synthesis(nn.Module):
                 rgb = upsample2x_valid(rgb)
             for _ in range(stage.convs):
                 conv = self.convs[ci]
-                x = conv(x, mix_styles(conv.affine, w, conv_weights[ci]), noises[ci])
+                x = conv(x, mix_styles(conv.affine, w, conv_weights[ci], w_avg), noises[ci])
                 ci += 1
             torgb = self.torgbs[si]
-            y = torgb(x, mix_styles(torgb.affine, w, rgb_weights[si]))
+            y = torgb(x, mix_styles(torgb.affine, w, rgb_weights[si], w_avg))
             if rgb is None:
                 rgb = y
             else:
@@ -179,4 +181,4 @@ class NativeGenerator(nn.Module):
                 rgb_weights: list[torch.Tensor], noises: list[torch.Tensor | None],
                 truncation: float = 1.0, update_w_avg: bool = False) -> torch.Tensor:
         w = self.mapping(z, truncation=truncation, update_w_avg=update_w_avg)
-        return self.synthesis(x, w, conv_weights, rgb_weights, noises)
+        return self.synthesis(x, w, conv_weights, rgb_weights, noises, self.mapping.w_avg)

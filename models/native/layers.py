@@ -56,13 +56,21 @@ class MappingNetwork(nn.Module):
         return w
 
 
-def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Per-pixel style from K codes: sum_k weights_k(x, y) * A(w_k).
+def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
+               w_avg: torch.Tensor) -> torch.Tensor:
+    """Per-pixel style from K codes, blended variance-preservingly about the mean code.
 
-    w [N, K, w_dim], weights [N, K, H, W] -> styles [N, C, H, W]. Because A is affine and the
-    weights sum to one, this equals A applied to the interpolated w (SA-AdaIN in 2D)."""
+    w [N, K, w_dim], weights [N, K, H, W] (non-negative, summing to one), w_avg [w_dim] -> styles
+    [N, C, H, W]: A(w_avg) + sum_k a_k (A(w_k) - A(w_avg)) / |a|. A plain linear blend (ALIS's
+    SA-AdaIN) shrinks the code's spread between anchors by |a| (to 1/2 at the centre of a 2D cell),
+    so halfway between anchors the image is measurably softer than at them and the anchor lattice
+    shows as a grid; dividing by |a| keeps the style's covariance the same at every pixel. Where one
+    weight is 1 the result is A(w_k) exactly (the correction term is multiplied by exactly 0)."""
     s = affine(w)  # [N, K, C]
-    return torch.einsum("nkc,nkhw->nchw", s, weights)
+    linear = torch.einsum("nkc,nkhw->nchw", s, weights)
+    gain = weights.square().sum(1, keepdim=True).sqrt().reciprocal() - 1.0  # [N, 1, H, W]; 0 at one-hot
+    centre = affine(w_avg[None])[0][None, :, None, None]  # [1, C, 1, 1]
+    return linear + (linear - centre) * gain
 
 
 class SpatialModConv(nn.Module):
