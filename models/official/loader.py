@@ -1,4 +1,5 @@
-"""Official StyleGAN2-ADA / StyleGAN3 / INR-GAN pickles -> our own generator modules, tensors copied by name.
+"""Official StyleGAN2-ADA / StyleGAN3 / INR-GAN / ALIS pickles -> our own generator modules, tensors copied
+by name.
 
 The pickle is read as data (safe_pickle); the architecture is chosen from its structure, the network is
 built from OUR code with the pickle's constructor arguments, and every tensor is copied by dotted path.
@@ -13,10 +14,11 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelLoadError
-from . import inrgan, stylegan2, stylegan3
+from . import alis, inrgan, stylegan2, stylegan3
 from .safe_pickle import PersistentObject, load_network_pickle
 
-FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator, "inrgan": inrgan.Generator}
+FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator, "inrgan": inrgan.Generator,
+            "alis": alis.Generator}
 
 
 @dataclass
@@ -24,8 +26,8 @@ class OfficialNetwork:
     """A generator rebuilt from a network pickle."""
 
     generator: torch.nn.Module  # stylegan2.Generator or stylegan3.Generator, eval mode, no grad
-    family: str  # 'stylegan2', 'stylegan3' or 'inrgan'
-    config: str  # 'skip' / 'resnet' / 'orig' for StyleGAN2, 'T' / 'R' for StyleGAN3, 'INR-GAN(-bil)'
+    family: str  # 'stylegan2', 'stylegan3', 'inrgan' or 'alis'
+    config: str  # 'skip' / 'resnet' / 'orig' for StyleGAN2, 'T' / 'R' for StyleGAN3, 'INR-GAN(-bil)', 'ALIS'
     source: str  # where it was loaded from
     module_hash: str | None  # sha256 of the module source embedded in the pickle (never executed)
 
@@ -40,7 +42,7 @@ class OfficialNetwork:
     def describe(self) -> str:
         g = self.generator
         kind = f"StyleGAN{'3-' + self.config if self.family == 'stylegan3' else '2 (' + self.config + ')'}"
-        kind = self.config if self.family == "inrgan" else kind
+        kind = self.config if self.family in ("inrgan", "alis") else kind
         cond = f", c_dim={g.c_dim}" if g.c_dim else ""
         return f"{kind} {g.img_resolution}x{g.img_resolution}, z_dim={g.z_dim}{cond}"
 
@@ -73,6 +75,8 @@ def detect_family(obj: PersistentObject, where: str) -> str:
         return "stylegan3"
     if _is_inrgan(synthesis):
         return "inrgan"
+    if "b4" in synthesis.submodules and "input" in synthesis.submodules["b4"].submodules:
+        return "alis"  # ALIS's first block holds a GenInput (GridInput or constant), StyleGAN2 a b4.const
     if "b4" in synthesis.submodules:
         return "stylegan2"
     subs = ", ".join(sorted(synthesis.submodules)[:6]) or "none"
@@ -103,6 +107,8 @@ def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module,
     gen.eval().requires_grad_(False)
     if family == "inrgan":
         config = gen.variant
+    elif family == "alis":
+        config = "ALIS"
     elif family == "stylegan3":
         first = gen.synthesis.layer_names[0]
         config = "R" if getattr(gen.synthesis, first).conv_kernel == 1 else "T"
