@@ -94,7 +94,9 @@ class OfficialModel(InfiniteGenerator):
     def ws(self, seeds: list[int], truncation: float, class_idx: int | None = None) -> torch.Tensor:
         z = torch.cat([self.latent(s) for s in seeds])
         c = self.label(class_idx).expand(len(seeds), -1)
-        return self.generator.mapping(z, c, truncation_psi=truncation)
+        # mapped in the same batches as synthesised, so a tile's w (and pixels) do not depend on its batch
+        return torch.cat([self.generator.mapping(z[b], c[b], truncation_psi=truncation)
+                          for b in self.batches(len(seeds))])
 
     @torch.no_grad()
     def frame(self, seed: int, truncation: float = 1.0, noise_mode: str = "const",
