@@ -168,7 +168,11 @@ class StyleGAN2SeedGrid(OfficialModel):
 
 
 def load_canvas(path: str | Path, device: str | torch.device = "cpu") -> OfficialModel:
-    """A network pickle as a model for the World: StyleGAN3 canvas, StyleGAN2 / INR-GAN seed grid."""
+    """A network pickle as a World model: StyleGAN3 canvas, StyleGAN2 / INR-GAN seed grid, ALIS chain."""
     net = load_official(path)
+    if net.family == "alis":
+        from .alis_canvas import AlisChain  # it builds on OfficialModel below
+
+        return AlisChain(net, device=device)
     cls = StyleGAN3Canvas if net.family == "stylegan3" else StyleGAN2SeedGrid
     return cls(net, device=device)
