@@ -65,6 +65,28 @@ def test_rotation_by_zero_keeps_a_band_limited_image():
     assert mask.sum() > 0 and ((out - img).abs() * mask).max() < 1e-2
 
 
+def test_untransform_moves_an_equivariant_render_back_to_the_identity_render():
+    gen = SinusoidGenerator(64)
+    orig = gen.render_transformed(3, np.eye(3))[None]
+    transform = eq.rotation_matrix(-0.4) @ eq.translation_matrix(0.07, -0.03)
+    moved = gen.render_transformed(3, transform)[None]
+    back, mask = eq.untransform(moved, transform)
+    ref, ref_mask = eq.bandlimit(orig, transform)  # the same band limit, nothing moved
+    mask = mask * ref_mask
+
+    def masked_psnr(a):
+        return eq.psnr(float(((a - ref).double().square() * mask).sum()), float(mask.sum()))
+
+    assert mask.mean() > 0.5
+    assert masked_psnr(back) > 60 and masked_psnr(moved) < 25
+
+
+def test_bandlimit_without_rotation_keeps_the_image():
+    x = torch.randn(1, 3, 32, 32)
+    y, mask = eq.bandlimit(x, eq.translation_matrix(0.3, 0.1))
+    assert mask.sum() > 0 and float(((y - x).abs() * mask).max()) < 1e-5
+
+
 def test_progress_and_early_stop():
     calls = []
     eq.equivariance_metrics(SinusoidGenerator(32), ["eqt_int"], samples=5,

@@ -12,18 +12,29 @@ from imgui_bundle import imgui
 from .spectrum_widget import PanelImage
 
 METRIC_LABELS = {"eqt_int": "EQ-T", "eqt_frac": "EQ-T frac", "eqr": "EQ-R"}
+CAPTION = "transformed | ideal reference | |difference| x 4"
+UNTRANSFORMED_CAPTION = "untransformed | original, same band limit | |difference| x 4"
 
 
-def difference_strip(gen, seed: int, tx: float, ty: float, angle: float, whole_pixels: bool) -> np.ndarray:
-    """uint8 [R, 3R + 8, 3]: transformed render | ideal reference | |difference| x 4 (masked)."""
+def difference_strip(gen, seed: int, tx: float, ty: float, angle: float, whole_pixels: bool,
+                     untransform: bool = False) -> np.ndarray:
+    """uint8 [R, 3R + 8, 3]: transformed render | ideal reference | |difference| x 4 (masked).
+
+    ``untransform`` compares in the original frame instead (the StyleGAN3 visualizer's Untransform): the
+    render moved back by its own input transform | the identity render under the same band limit | x4."""
     import torch
 
     from infiniscape.renderer.analysis import equivariance as eq
 
     orig = gen.render_transformed(seed, np.eye(3)).float()[None]
-    if angle:
-        transform = eq.rotation_matrix(-angle) @ eq.translation_matrix(tx, ty)
-        img = gen.render_transformed(seed, transform).float()[None]
+    transform = eq.rotation_matrix(-angle) @ eq.translation_matrix(tx, ty) if angle \
+        else eq.translation_matrix(tx, ty)
+    img = gen.render_transformed(seed, transform).float()[None]
+    if untransform:
+        img, mask = eq.untransform(img, transform)
+        ref, rmask = eq.bandlimit(orig, transform)
+        mask = mask * rmask
+    elif angle:
         ref, mask = eq.rotate(orig, angle)
         img, pmask = eq.pseudo_rotate(img, angle)  # compare what survives the rotation's band limit
         mask = mask * pmask
@@ -31,7 +42,6 @@ def difference_strip(gen, seed: int, tx: float, ty: float, angle: float, whole_p
             ref, tmask = eq.fractional_shift(ref, tx, ty)
             mask = mask * tmask
     else:
-        img = gen.render_transformed(seed, eq.translation_matrix(tx, ty)).float()[None]
         ref, mask = (eq.integer_shift if whole_pixels else eq.fractional_shift)(orig, tx, ty)
     diff = (ref - img).abs() * mask * 4 - 1
 
@@ -47,12 +57,13 @@ class EquivarianceWidget:
         self.studio = studio
         self.tx, self.ty, self.turns = 0.0, 0.0, 0.0
         self.round = False
+        self.untransform = False  # show the render moved back by its own transform (visualizer's option)
         self.anim = False
         self.seed = 0
         self.samples = 16
         self.chosen = {"eqt_int": True, "eqt_frac": True, "eqr": False}
         self.test_signal = False  # sinusoid test generator: try the metrics without a StyleGAN3
-        self.defaults = dict(tx=0.0, ty=0.0, turns=0.0, round=False, anim=False)
+        self.defaults = dict(tx=0.0, ty=0.0, turns=0.0, round=False, untransform=False, anim=False)
         self.results: dict[str, float] = {}
         self.image = PanelImage(studio)
         self._key = None
@@ -84,13 +95,14 @@ class EquivarianceWidget:
 
     def _update_view(self, gen) -> None:
         tx, ty = self.translation()
-        key = (id(gen), self.seed, tx, ty, self.turns, self.round)
+        key = (id(gen), self.seed, tx, ty, self.turns, self.round, self.untransform)
         if key == self._key or (self._job is not None and not self._job.done.is_set()):
             return
         self._key = key
         angle = self.turns * 2 * math.pi
         self._job = self.studio.jobs.start(
-            "equivariance view", lambda job: difference_strip(gen, self.seed, tx, ty, angle, self.round),
+            "equivariance view",
+            lambda job: difference_strip(gen, self.seed, tx, ty, angle, self.round, self.untransform),
             on_done=self.image.set)
 
     def start_metrics(self) -> None:
@@ -138,6 +150,8 @@ class EquivarianceWidget:
         imgui.set_next_item_width(em * 10)
         _, self.turns = imgui.drag_float("Rotate (turns)", self.turns, speed, -1.0, 1.0, "%.4f")
         imgui.same_line()
+        _, self.untransform = imgui.checkbox("Untransform", self.untransform)
+        imgui.same_line()
         changed = any(getattr(self, k) != v for k, v in self.defaults.items())
         imgui.begin_disabled(not changed)
         if imgui.button("Reset##eq"):
@@ -147,7 +161,7 @@ class EquivarianceWidget:
         if gen is not None:
             self._update_view(gen)
             self.image.draw(imgui.get_content_region_avail().x)
-            imgui.text_disabled("transformed | ideal reference | |difference| x 4")
+            imgui.text_disabled(UNTRANSFORMED_CAPTION if self.untransform else CAPTION)
         imgui.separator()
         for m, label in METRIC_LABELS.items():
             _, self.chosen[m] = imgui.checkbox(label, self.chosen[m])

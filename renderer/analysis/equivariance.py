@@ -163,14 +163,27 @@ def rotate(x: torch.Tensor, angle: float, a: int = 3) -> tuple[torch.Tensor, tor
     return affine_resample(x, rotation_matrix(angle), a=a, amax=2 * a)
 
 
-def pseudo_rotate(x: torch.Tensor, angle: float, a: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    """The band limit a rotation by ``angle`` imposes, without rotating (R*_alpha)."""
-    f = bandlimit_filter(rotation_matrix(-angle), a=a, amax=2 * a, up=1)
+def bandlimit(x: torch.Tensor, mat: np.ndarray, a: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The band limit that resampling by ``mat`` imposes, without moving anything; the mask keeps pixels
+    whose filter support lay inside the image."""
+    f = bandlimit_filter(mat, a=a, amax=2 * a, up=1)
     y = filter2d(x, f)
     c = f.shape[0] // 2
     mask = torch.zeros_like(y)
     mask[..., c:-c, c:-c] = 1
     return y, mask
+
+
+def pseudo_rotate(x: torch.Tensor, angle: float, a: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The band limit a rotation by ``angle`` imposes, without rotating (R*_alpha)."""
+    return bandlimit(x, rotation_matrix(-angle), a=a)
+
+
+def untransform(x: torch.Tensor, transform: np.ndarray, a: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The StyleGAN3 visualizer's "Untransform": an image rendered with input ``transform``, resampled by
+    that same matrix, has its content back where the identity render has it (band-limited like
+    ``bandlimit(x, transform)``); returns (image, mask)."""
+    return affine_resample(x, transform, a=a, amax=2 * a)
 
 
 # -- the metrics --------------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""The Equivariance panel on a StyleGAN3 network pickle, in the real studio driven headless: Untransform shows
+the transformed render moved back to where the identity render has it (the StyleGAN3 visualizer's option)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("imgui_bundle")
+from test_equivariance_official import sg3_pickle  # noqa: E402, F401  (module fixture)
+from test_studio_headless import frame, frames_until, gui, one_torch_thread  # noqa: E402, F401
+
+from infiniscape.studio import Studio  # noqa: E402
+
+
+@pytest.fixture
+def sg3_studio(gui, sg3_pickle):  # noqa: F811
+    s = Studio(model=str(sg3_pickle), use_gl=False, cache_bytes=16 << 20)
+    s.panels = [(t, w, t == "Equivariance") for t, w, _ in s.panels]
+    frames_until(s, lambda: s.world is not None)
+    s.canvas.view.zoom = 4.0  # few canvas tiles to render beside the panel's work
+    frame(s)
+    yield s
+    s.close()
+
+
+def panel_strip(studio: Studio, untransform: bool) -> np.ndarray:
+    """The panel's uint8 strip once it shows the current settings."""
+    panel = studio.widgets["Equivariance"]
+    panel.untransform = untransform
+
+    def shown() -> bool:
+        job = panel._job
+        return panel._key[-1] == untransform and job.done.is_set() and panel.image.rgb is job.result
+
+    frames_until(studio, shown, timeout=60)
+    return panel.image.rgb
+
+
+def test_untransform_shows_the_stylegan3_render_moved_back(sg3_studio):
+    panel = sg3_studio.widgets["Equivariance"]
+    assert panel.generator() is sg3_studio.world.model  # the network pickle's canvas, not the test signal
+    panel.tx, panel.ty = 0.2, -0.15  # content 12.8 px right, 9.6 px up
+    r = sg3_studio.world.model.resolution
+    orig = np.clip(np.rint((sg3_studio.world.model.render_transformed(0, np.eye(3)).permute(1, 2, 0).numpy()
+                            + 1) * 127.5), 0, 255)
+    centre = (slice(r // 2 - 8, r // 2 + 8), slice(r // 2 - 8, r // 2 + 8))  # valid after moving back
+
+    moved = panel_strip(sg3_studio, False)[:, :r].astype(float)
+    strip = panel_strip(sg3_studio, True)
+    back = strip[:, :r].astype(float)
+    assert np.abs(back[centre] - orig[centre]).max() <= 1  # one uint8 step: rounding of a near-equal image
+    assert np.abs(moved[centre] - orig[centre]).max() > 8
+    assert strip[:, 2 * r + 8:].max() <= 2  # |difference| x 4 is black: a translation this net follows well
+
