@@ -27,7 +27,7 @@ def resolve_references(cfg: dict) -> dict:
         node = cfg
         for key in path.split("."):
             if not isinstance(node, dict) or key not in node:
-                raise AlisConfigError(f"synthesis config reference ${{{path}}} names no key")
+                raise AlisConfigError(f"synthesis_cfg lacks '{path}' (referenced as ${{{path}}})")
             node = node[key]
         return resolve(node, seen + (path,))
 
