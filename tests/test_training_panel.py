@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from infiniscape.models.errors import UserError
 from infiniscape.train.run_dir import RunDir, read_jsonl
 from infiniscape.training_runs import JsonlTail, RunWatcher, TrainForm, TrainingRuns, next_run_name, run_state
 
@@ -88,6 +89,30 @@ def test_runs_started_elsewhere_are_listed_with_their_state(tmp_path):
     assert view.error == "RuntimeError: boom"
     assert list(view.stats["kimg"]) == [0.5] and np.isnan(view.stats["r1"][0])
     assert "ended without a final status" in RunWatcher(tmp_path / "b-killed").poll().error
+
+
+def test_a_run_started_from_a_terminal_is_watched_and_stopped_cleanly(tmp_path):
+    out = tmp_path / "terminal-run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = TrainForm(batch=4, kimg=50, tick_kimg=0.004, snapshot_kimg=100, device="cpu").argv(out)
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)  # as if typed in a terminal
+    try:
+        runs = TrainingRuns()  # knows nothing of this process: only the run directory
+        end = time.time() + 60
+        while not (out / "status.json").exists():
+            assert time.time() < end and proc.poll() is None, "the run never ticked"
+            time.sleep(0.1)
+        assert [(r.path.name, r.state) for r in runs.scan(tmp_path)] == [("terminal-run", "running")]
+        assert "process" in runs.stop(out)  # SIGTERM to the pid in status.json
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    view = runs.watcher(out).poll()
+    assert view.state == "stopped" and view.snapshot is not None
+    assert view.snapshot.name == f"G_ema-{round(view.status['kimg'] * 1000):09d}.pt"
+    with pytest.raises(UserError, match="is not running"):
+        runs.stop(out)
 
 
 def test_form_builds_the_train_command(tmp_path):

@@ -217,11 +217,17 @@ class TrainingWidget:
             self.image.draw(imgui.get_content_region_avail().x)
 
     def _plots(self, em: float) -> None:
+        series = self.plot_series()
+        if series:
+            imgui.text_disabled("against kimg:")
         auto = implot.AxisFlags_.auto_fit
-        for plot, curves in self.plot_series().items():
-            if not implot.begin_plot(f"{plot}##training", imgui.ImVec2(-1, em * 8)):
+        for plot, curves in series.items():
+            # the legend names the curves above the plot: a 9-em plot has no room for it inside
+            if not implot.begin_plot(f"{plot}##training", imgui.ImVec2(-1, em * 9), implot.Flags_.no_title):
                 continue
-            implot.setup_axes("kimg", "", auto, auto)
+            implot.setup_axes("", "", auto, auto)
+            implot.setup_legend(implot.Location_.north, implot.LegendFlags_.horizontal
+                                | implot.LegendFlags_.outside)
             for name, (x, y) in curves.items():
                 implot.plot_line(name, x, y)
             implot.end_plot()
