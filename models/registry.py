@@ -124,6 +124,10 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerat
         from .official.canvas import load_canvas
 
         return load_canvas(path, device=device)
+    if path.name.endswith((".pth.tar", ".pth")):  # InfinityGAN training checkpoint (torch.save dict)
+        from .official.infinitygan_canvas import load_infinitygan
+
+        return load_infinitygan(path, device=device)
     try:
         gen = _load_checkpoint(path)
     except OSError as e:
