@@ -1,0 +1,329 @@
+"""InfinityGAN's generator (Lin et al., ICLR 2022): structure synthesizer + padding-free texture synthesizer.
+
+Written from the paper and the facts of the official code; parameter and buffer names follow its `g_ema`
+state dict so a training checkpoint's tensors copy over one to one.
+
+- Structure synthesizer: unpadded (2r+1)^2 modulated convolutions over the local latent z_l concatenated
+  with the coordinates (re-fed and centre-cropped at every layer), styled by the raw global latent z.
+- Texture synthesizer: StyleGAN2 with an 8-layer mapping z -> w, started from the structure latent;
+  3x3 convolutions without padding, upsampling by transposed convolution, crop [1:-1], unpadded [1, 2, 1]
+  blur; ToRGB skips centre-cropped.
+
+Every modulated layer reads its style as K codes per sample blended per pixel by weights [B, K, h, w] at
+the layer's input pixels ([B, K, 1, 1] for a style that is constant over the patch). This is the official
+spatially-shaped style of fused generation: the input is modulated per pixel and demodulated from the
+style at each input pixel (cropped after a plain convolution, bilinearly resized after an upsampling one).
+A constant style gives exactly the official per-sample modulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ...ops.bias_act import bias_act
+from ...ops.upfirdn2d import upfirdn2d
+
+# Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
+# times channel_multiplier.
+OFFICIAL_WIDTHS = (512, 512, 512, 256, 128, 64, 32, 16)
+PATCH_SIZES = {4: 101, 5: 197, 6: 389, 7: 773, 8: 1541}  # resolution pairs -> patch size (ts_input 11)
+
+
+def official_widths(pairs: int, channel_multiplier: int) -> tuple[int, ...]:
+    return tuple(c if i < 3 else c * channel_multiplier for i, c in enumerate(OFFICIAL_WIDTHS[:pairs]))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the network's tensors are shaped by (everything a checkpoint determines)."""
+
+    global_latent_dim: int = 512
+    local_latent_dim: int = 256
+    n_mlp: int = 8
+    ss_n_layers: int = 4
+    ss_unfold_radius: int = 3
+    ss_coord_all_layers: bool = True
+    coord_num_dir: int = 3
+    ts_widths: tuple[int, ...] = official_widths(4, 2)  # one width per (upsample, plain) conv pair
+
+    @property
+    def patch_size(self) -> int:
+        return PATCH_SIZES[len(self.ts_widths)]
+
+
+def make_kernel(taps: list[float]) -> torch.Tensor:
+    k = torch.tensor(taps, dtype=torch.float32)
+    k = k[None, :] * k[:, None]
+    return k / k.sum()
+
+
+def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    dy, dx = x.shape[2] - h, x.shape[3] - w
+    assert dy >= 0 and dx >= 0 and dy % 2 == 0 and dx % 2 == 0, f"cannot crop {tuple(x.shape)} to {h}x{w}"
+    return x[:, :, dy // 2:dy // 2 + h, dx // 2:dx // 2 + w]
+
+
+class PixelNorm(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(torch.mean(x ** 2, dim=-1, keepdim=True) + 1e-8)
+
+
+class EqualLinear(torch.nn.Module):
+    """Linear layer with equalized learning rate; optional bias + leaky ReLU * sqrt(2)."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias_init: float = 0.0, lr_mul: float = 1.0,
+                 activation: bool = False):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
+        self.bias = torch.nn.Parameter(torch.full([out_dim], float(bias_init)))
+        self.scale, self.lr_mul, self.activation = lr_mul / math.sqrt(in_dim), lr_mul, activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activation:
+            return bias_act(F.linear(x, self.weight * self.scale), self.bias * self.lr_mul, dim=x.ndim - 1,
+                            act="lrelu")
+        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+
+
+class Blur(torch.nn.Module):
+    """Unpadded FIR blur after an upsampling convolution (kernel stored like the official buffer)."""
+
+    def __init__(self, taps: list[float], gain: float):
+        super().__init__()
+        self.register_buffer("kernel", make_kernel(taps) * gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel)
+
+
+class Upsample(torch.nn.Module):
+    """2x transposed FIR upsampling with the two border samples cropped (ToRGB skips)."""
+
+    def __init__(self, taps: list[float]):
+        super().__init__()
+        self.register_buffer("kernel", make_kernel(taps) * 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # zero insertion + this padding = conv_transpose(stride 2) cropped by [1:-1]: 2H-1 samples
+        return upfirdn2d(x, self.kernel, up=2, padding=[1, 0, 1, 0])
+
+
+def blend(mod: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-code modulations [B, K, C] blended by weights [B, K, h, w] -> [B, C, h, w]."""
+    assert mod.ndim == 3 and weights.ndim == 4 and weights.shape[:2] == mod.shape[:2], \
+        f"style weights {tuple(weights.shape)} do not match codes {tuple(mod.shape)}"
+    if weights.shape[1] == 1:
+        return mod[:, 0, :, None, None] * weights
+    return torch.einsum("bkc,bkhw->bchw", mod, weights)
+
+
+class ModulatedConv2d(torch.nn.Module):
+    """Style-modulated, optionally demodulated, unpadded convolution (optionally 2x upsampling)."""
+
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int,
+                 demodulate: bool = True, upsample: bool = False):
+        super().__init__()
+        assert not upsample or kernel_size == 3, "the official upsampling convolutions are 3x3"
+        self.in_channel, self.out_channel, self.kernel_size = in_channel, out_channel, kernel_size
+        self.demodulate, self.upsample = demodulate, upsample
+        self.scale = 1 / math.sqrt(in_channel * kernel_size ** 2)
+        self.weight = torch.nn.Parameter(torch.randn(1, out_channel, in_channel, kernel_size, kernel_size))
+        self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
+        if upsample:
+            self.blur = Blur([1, 2, 1], gain=4)
+
+    def forward(self, x: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """x [B, I, H, W], codes [B, K, D], weights [B, K, H, W] or [B, K, 1, 1]."""
+        assert x.shape[1] == self.in_channel and weights.shape[2:] in ((1, 1), x.shape[2:]), \
+            f"input {tuple(x.shape)} / style weights {tuple(weights.shape)}"
+        style = blend(self.modulation(codes), weights)  # [B, I, h, w]
+        w = self.weight[0] * self.scale  # [O, I, k, k]
+        x = x * style
+        demod = None
+        if self.demodulate:
+            wsq = w.square().sum([2, 3])  # [O, I]
+            demod = torch.rsqrt(torch.einsum("oi,bihw->bohw", wsq, style.square()) + 1e-8)
+        if self.upsample:
+            out = F.conv_transpose2d(x, w.transpose(0, 1), stride=2)[:, :, 1:-1, 1:-1]
+            if demod is not None:
+                if demod.shape[2:] != (1, 1):  # demodulation at input pixels, resized to the output
+                    demod = F.interpolate(demod, size=out.shape[2:], mode="bilinear", align_corners=True)
+                out = out * demod
+            return self.blur(out)
+        out = F.conv2d(x, w)
+        if demod is not None:
+            r = self.kernel_size // 2
+            out = out * (demod if demod.shape[2:] == (1, 1) else demod[:, :, r:-r or None, r:-r or None])
+        return out
+
+
+class NoiseInjection(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        if noise is None:
+            return x
+        assert noise.shape[2:] == x.shape[2:], f"noise {tuple(noise.shape)} for features {tuple(x.shape)}"
+        return x + self.weight * noise
+
+
+class FusedLeakyReLU(torch.nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return bias_act(x, self.bias, act="lrelu")
+
+
+class StyledConv(torch.nn.Module):
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int,
+                 upsample: bool = False, noise: bool = True):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channel, out_channel, kernel_size, style_dim, upsample=upsample)
+        self.noise = NoiseInjection() if noise else None
+        self.activate = FusedLeakyReLU(out_channel)
+
+    def forward(self, x, codes, weights, noise=None):
+        x = self.conv(x, codes, weights)
+        if self.noise is not None:
+            x = self.noise(x, noise)
+        return self.activate(x)
+
+
+class ToRGB(torch.nn.Module):
+    def __init__(self, in_channel: int, style_dim: int):
+        super().__init__()
+        self.upsample = Upsample([1, 2, 1])
+        self.conv = ModulatedConv2d(in_channel, 3, 1, style_dim, demodulate=False)
+        self.bias = torch.nn.Parameter(torch.zeros(1, 3, 1, 1))
+
+    def forward(self, x, codes, weights, skip=None):
+        out = self.conv(x, codes, weights) + self.bias
+        if skip is not None:
+            out = out + centre_crop(self.upsample(skip), *out.shape[2:])
+        return out
+
+
+class ConditionalBlock(torch.nn.Module):
+    def __init__(self, in_channel: int, arch: Architecture):
+        super().__init__()
+        self.conv = StyledConv(in_channel, arch.local_latent_dim, 2 * arch.ss_unfold_radius + 1,
+                               arch.global_latent_dim, noise=False)
+
+
+class ImplicitFunction(torch.nn.Module):
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        local, coord = arch.local_latent_dim, arch.coord_num_dir
+        self.conv_stack = torch.nn.ModuleList(
+            ConditionalBlock(local + (coord if arch.ss_coord_all_layers or i == 0 else 0), arch)
+            for i in range(arch.ss_n_layers))
+
+
+class StructureSynthesizer(torch.nn.Module):
+    """z_l [B, Cl, H, W] + coordinates -> structure latent [B, Cl, H - 2*L*r, W - 2*L*r]."""
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        self.arch = arch
+        self.implicit_model = ImplicitFunction(arch)
+
+    def forward(self, z_local, coords, codes, weights: list[torch.Tensor]) -> torch.Tensor:
+        h = z_local
+        for i, block in enumerate(self.implicit_model.conv_stack):
+            if self.arch.ss_coord_all_layers or i == 0:
+                h = torch.cat([h, centre_crop(coords, *h.shape[2:])], 1)
+            h = block.conv(h, codes, weights[i])
+        return h
+
+
+class NoiseBuffers(torch.nn.Module):
+    """The official generator keeps a random map per layer as buffers (unused when noise is given)."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        for i in range(n):
+            res = 2 ** ((i + 5) // 2)
+            self.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+
+
+class ConstantInput(torch.nn.Module):
+    """Unused by InfinityGAN (the structure latent is the input) but part of the state dict."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.input = torch.nn.Parameter(torch.randn(1, channels, 4, 4))
+
+
+class TextureSynthesizer(torch.nn.Module):
+    """Structure latent [B, Cl, S, S] -> image [B, 3, 16S - 75, 16S - 75] (for 4 resolution pairs)."""
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        d = arch.global_latent_dim
+        self.mapping = torch.nn.Sequential(PixelNorm(), *[EqualLinear(d, d, lr_mul=0.01, activation=True)
+                                                          for _ in range(arch.n_mlp)])
+        self.const_z = ConstantInput(arch.local_latent_dim)
+        self.convs, self.to_rgbs = torch.nn.ModuleList(), torch.nn.ModuleList()
+        in_ch = arch.local_latent_dim
+        for width in arch.ts_widths:  # a 2x upsampling conv, then a plain one
+            self.convs.append(StyledConv(in_ch, width, 3, d, upsample=True))
+            self.convs.append(StyledConv(width, width, 3, d))
+            self.to_rgbs.append(ToRGB(width, d))
+            in_ch = width
+        self.noises = NoiseBuffers(len(self.convs))
+
+    def forward(self, structure, ws, conv_weights, rgb_weights, noises) -> torch.Tensor:
+        h, skip = structure, None
+        for i, conv in enumerate(self.convs):
+            h = conv(h, ws, conv_weights[i], noises[i])
+            if i % 2 == 1:  # each plain conv feeds a ToRGB
+                skip = self.to_rgbs[i // 2](h, ws, rgb_weights[i // 2], skip)
+        return skip
+
+
+class InfinityGANGenerator(torch.nn.Module):
+    """The official `g_ema` at test time: z_l, coordinates, global codes and noise -> image."""
+
+    def __init__(self, arch: Architecture):
+        super().__init__()
+        self.arch = arch
+        self.structure_synthesizer = StructureSynthesizer(arch)
+        self.texture_synthesizer = TextureSynthesizer(arch)
+
+    @property
+    def n_convs(self) -> int:
+        return len(self.texture_synthesizer.convs)
+
+    def forward(self, z_local: torch.Tensor, coords: torch.Tensor, z: torch.Tensor,
+                weights: dict[str, list[torch.Tensor]], noises: list[torch.Tensor | None],
+                truncation: float = 1.0, w_avg: torch.Tensor | None = None) -> torch.Tensor:
+        """z_local [B, Cl, H, W], coords [B, C, H, W], z [B, K, D] global codes, weights["ss" | "conv" |
+        "rgb"]: one [B, K, h, w] (or [B, K, 1, 1]) per layer at its input pixels, noises: one [B, 1, h, w] or
+        None per texture conv (at its output pixels) -> image [B, 3, H', W']. Truncation (which the official
+        code never applies) pulls the texture styles towards w_avg."""
+        a = self.arch
+        assert z_local.ndim == 4 and z_local.shape[1] == a.local_latent_dim, f"z_local {tuple(z_local.shape)}"
+        assert coords.shape[1] == a.coord_num_dir and coords.shape[2:] == z_local.shape[2:], \
+            f"coords {tuple(coords.shape)} for z_local {tuple(z_local.shape)}"
+        assert z.ndim == 3 and z.shape[2] == a.global_latent_dim, f"z {tuple(z.shape)}"
+        assert len(noises) == self.n_convs, f"{len(noises)} noise maps for {self.n_convs} texture convs"
+        structure = self.structure_synthesizer(z_local, coords, z, weights["ss"])
+        ws = self.texture_synthesizer.mapping(z)  # [B, K, D]: the mapping treats each code alone
+        if truncation != 1:
+            assert w_avg is not None, "truncation needs w_avg"
+            ws = w_avg.lerp(ws, truncation)
+        return self.texture_synthesizer(structure, ws, weights["conv"], weights["rgb"], noises)
+
+    def uniform_weights(self, batch: int, device=None) -> dict[str, list[torch.Tensor]]:
+        """Weights for one code per sample, the same over the whole patch (the official single style)."""
+        one = torch.ones(batch, 1, 1, 1, device=device)
+        return {"ss": [one] * self.arch.ss_n_layers, "conv": [one] * self.n_convs,
+                "rgb": [one] * (self.n_convs // 2)}
