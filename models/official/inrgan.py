@@ -12,7 +12,9 @@ Written from the paper and the facts of the official code; module and tensor nam
 Speed (same values up to float rounding): every layer is 1x1, so the part of conv0 that reads the upsampled
 features is applied at the low resolution and its output upsampled (a per-pixel linear map commutes with
 nearest and bilinear upsampling: 4x fewer multiply-adds there); the coordinate features, shared by the
-batch, are cached and multiplied in one GEMM; the lrelu gain is folded into weights and bias.
+batch, are cached and accumulated onto that result in place by one GEMM; the lrelu gain is folded into
+weights and bias, and equalized-lr gains scale the small affine outputs, not the large affine weights.
+Every full-resolution pass allocates one tensor per layer (fresh pages are what costs on the CPU).
 """
 
 from __future__ import annotations
@@ -36,6 +38,23 @@ def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
     if mode == "bilinear":
         return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
     return F.interpolate(x, scale_factor=2, mode=mode)
+
+
+def affine_styles(affine: FullyConnectedLayer, w: torch.Tensor) -> torch.Tensor:
+    """affine(w) with the equalized-lr gain applied to the small output instead of the large weight."""
+    styles = F.linear(w, affine.weight.to(w.dtype)) * affine.weight_gain
+    return styles.add_(affine.bias.to(w.dtype) * affine.bias_gain)
+
+
+class ToRGB(ToRGBLayer):
+    """StyleGAN2's ToRGB (modulated 1x1, not demodulated), run as a batched matrix product."""
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        n, c, h, wd = x.shape
+        styles = affine_styles(self.affine, w) * self.weight_gain  # [N, C]
+        weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)  # [N, 3, C]
+        img = torch.bmm(weight, x.reshape(n, c, h * wd)).add_(self.bias.view(1, -1, 1)).view(n, -1, h, wd)
+        return img if self.conv_clamp is None else img.clamp_(-self.conv_clamp, self.conv_clamp)
 
 
 class FMMLayer(torch.nn.Module):
@@ -68,7 +87,7 @@ class FMMLayer(torch.nn.Module):
     def modulated_weight(self, w: torch.Tensor) -> torch.Tensor:
         """w [N, w_dim] -> per-sample weights [N, out, in]."""
         n, o, i, r = w.shape[0], self.out_channels, self.in_channels, self.rank
-        styles = self.affine(w)  # [N, (out + in) r]
+        styles = affine_styles(self.affine, w)  # [N, (out + in) r]
         left, right = styles[:, :o * r].view(n, o, r), styles[:, o * r:].view(n, r, i)
         # With unit-variance factors the product has std sqrt(r); scale it back to ~1.
         mod = left @ right / np.sqrt(r)  # [N, out, in]
@@ -95,28 +114,22 @@ class FMMLayer(torch.nn.Module):
         if self.instance_norm:
             assert x is not None and coords is None and up is None
             weight = weight * (1 / (x.std(dim=[2, 3]) + 1e-8)).unsqueeze(1)
-        bias = (self.bias * self.gain).view(1, -1, 1)
-        if coords is not None:  # coordinate part first: one GEMM for the batch when they are shared
-            w_e = weight[:, :, cx:]
-            if coords.shape[0] == 1:
-                out = torch.addmm(bias.view(-1, 1).repeat(n, 1), w_e.reshape(n * self.out_channels, ce),
-                                  coords.reshape(ce, r * r)).view(n, -1, r, r)
-            else:
-                out = torch.baddbmm(bias, w_e, coords.reshape(n, ce, r * r)).view(n, -1, r, r)
-        if x is not None:
+        bias = (self.bias * self.gain).view(1, -1, 1, 1)
+        out = None
+        if x is not None:  # features first, at their own (possibly half) resolution
             h = x.shape[2]
             assert x.shape[2:] == (r // 2 if up else r, r // 2 if up else r), f"x {tuple(x.shape)}"
-            w_x = weight[:, :, :cx] if coords is not None else weight
-            if coords is None and up is None:
-                out = torch.baddbmm(bias, w_x, x.reshape(n, cx, h * h)).view(n, -1, r, r)
+            out = torch.bmm(weight[:, :, :cx], x.reshape(n, cx, h * h)).view(n, -1, h, h).add_(bias)
+            if up is not None:  # interpolation weights sum to 1, so the bias passes through unchanged
+                out = upsample2x(out, up)
+        if coords is not None:  # then the coordinate features, accumulated in place by the GEMM
+            w_e, e = weight[:, :, cx:], coords.reshape(coords.shape[0], ce, r * r)
+            if out is None:
+                out = torch.matmul(w_e, e).view(n, -1, r, r).add_(bias)
+            elif coords.shape[0] == 1:  # shared by the batch: one GEMM for all samples
+                out.view(-1, r * r).addmm_(w_e.reshape(-1, ce), e[0])
             else:
-                y = torch.bmm(w_x, x.reshape(n, cx, h * h)).view(n, -1, h, h)
-                if up == "nearest":  # add the low-resolution result to each 2x2 block in place
-                    out.view(n, -1, h, 2, h, 2).add_(y.view(n, -1, h, 1, h, 1))
-                elif up is not None:
-                    out.add_(upsample2x(y, up))
-                else:
-                    out.add_(y)
+                out.view(n, -1, r * r).baddbmm_(w_e, e)
         if self.use_noise and noise_mode == "random":
             out.add_(torch.randn([n, 1, r, r], device=out.device) * (self.noise_strength * self.gain))
         elif self.use_noise and noise_mode == "const":
@@ -178,7 +191,7 @@ class SynthesisBlock(torch.nn.Module):
                  for _ in range(num_extra)])
             self.num_conv += num_extra
         if is_last or architecture == "skip":
-            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
+            self.torgb = ToRGB(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
             self.num_torgb += 1
 
     def forward(self, x, img, ws: torch.Tensor, noise_mode: str = "random"):
