@@ -4,6 +4,12 @@ The official code is NOT part of this repository: pass a checkout of NVlabs/styl
 (its dnnlib needs Python <= 3.11 for distutils; torch_utils needs pkg_resources or a small shim).
 
     python benchmarks/official_speed.py --official /path/to/stylegan3 --nets sg2 sg3t --resolution 256
+
+INR-GAN (its configs/inr-gan*.yml, fp32) against a checkout of universome/inr-gan, run separately because its
+`training` package has the same name (its code needs `pip install omegaconf`; numpy >= 1.24 lacks the
+`np.float` it uses, which is restored here for the run):
+
+    python benchmarks/official_speed.py --official /path/to/inr-gan --nets inrgan inrgan-bil
 """
 
 from __future__ import annotations
@@ -11,10 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+import yaml
 
-from infiniscape.models.official import stylegan2, stylegan3
+from infiniscape.models.official import inrgan, stylegan2, stylegan3
 from infiniscape.models.official.loader import copy_tensors
 
 NETS = {  # official training configs at full width (channel_base 32768, max 512)
@@ -24,6 +33,18 @@ NETS = {  # official training configs at full width (channel_base 32768, max 512
                                                   channel_base=65536, channel_max=1024,
                                                   use_radial_filters=True)),
 }
+
+
+INRGAN = {"inrgan": "inr-gan.yml", "inrgan-bil": "inr-gan-bil.yml"}  # configs/ of the inr-gan checkout
+
+
+def inrgan_init(official: str, name: str, resolution: int) -> dict:
+    """Constructor arguments as the official train.py builds them from configs/<name> (fp32, 2 mapping)."""
+    cfg = yaml.safe_load(Path(official, "configs", INRGAN[name]).read_text())["generator"]  # "${...}" kept
+    synthesis = dict(channel_base=int(cfg.get("fmaps", 0.5) * 32768), channel_max=512, num_fp16_res=0,
+                     conv_clamp=None)
+    return dict(z_dim=512, w_dim=512, c_dim=0, img_resolution=resolution, img_channels=3,
+                mapping_kwargs=dict(num_layers=2), synthesis_kwargs=synthesis, cfg=cfg)
 
 
 def timed(gen, z, repeat: int) -> float:
@@ -39,8 +60,8 @@ def timed(gen, z, repeat: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--official", required=True, help="NVlabs/stylegan3 checkout (outside this repo)")
-    p.add_argument("--nets", nargs="+", default=["sg2", "sg3t"], choices=list(NETS))
+    p.add_argument("--official", required=True, help="NVlabs/stylegan3 (or universome/inr-gan) checkout")
+    p.add_argument("--nets", nargs="+", default=["sg2", "sg3t"], choices=list(NETS) + list(INRGAN))
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
@@ -50,9 +71,16 @@ def main() -> None:
     import importlib
 
     for name in args.nets:
-        module, ours_module, kwargs = NETS[name]
-        official = importlib.import_module(f"training.{module}")
-        init = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=args.resolution, img_channels=3, **kwargs)
+        if name in INRGAN:
+            sys.path.insert(0, str(Path(args.official, "src")))
+            np.float = float  # removed in numpy 1.24; the official layers.py still uses it
+            official, ours_module = importlib.import_module("training.networks"), inrgan
+            init = inrgan_init(args.official, name, args.resolution)
+        else:
+            module, ours_module, kwargs = NETS[name]
+            official = importlib.import_module(f"training.{module}")
+            init = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=args.resolution, img_channels=3,
+                        **kwargs)
         torch.manual_seed(0)
         ref = official.Generator(**init).eval().requires_grad_(False)
         ours = ours_module.Generator(**init).eval().requires_grad_(False)
