@@ -108,17 +108,22 @@ class Upsample(torch.nn.Module):
         self.register_buffer("kernel", make_kernel(taps) * 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # zero insertion + this padding = conv_transpose(stride 2) cropped by [1:-1]: 2H-1 samples
+        # zero insertion + this padding = conv_transpose(stride 2) cropped by [1:-1]: 2H - 1 samples
         return upfirdn2d(x, self.kernel, up=2, padding=[1, 0, 1, 0])
 
 
 def blend(mod: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Per-code modulations [B, K, C] blended by weights [B, K, h, w] -> [B, C, h, w]."""
+    """Per-code modulations [B, K, C] blended by weights [B, K, h, w] -> [B, C, h, w].
+
+    Modulation is affine and the weights sum to 1, so this equals modulating the blended code, as the
+    official code does. Summed code by code in order, so zero codes padded at the end (to batch windows
+    with fewer codes) add exact zeros."""
     assert mod.ndim == 3 and weights.ndim == 4 and weights.shape[:2] == mod.shape[:2], \
         f"style weights {tuple(weights.shape)} do not match codes {tuple(mod.shape)}"
-    if weights.shape[1] == 1:
-        return mod[:, 0, :, None, None] * weights
-    return torch.einsum("bkc,bkhw->bchw", mod, weights)
+    out = mod[:, 0, :, None, None] * weights[:, 0:1]
+    for k in range(1, mod.shape[1]):
+        out = out + mod[:, k, :, None, None] * weights[:, k:k + 1]
+    return out
 
 
 class ModulatedConv2d(torch.nn.Module):

@@ -8,7 +8,9 @@
 - Coordinates are anchored to world row 0 (the horizon), not re-centred on a canvas.
 - The global style comes from a StyleMap (the style lattice by default, style fusion with anchors): the
   weights at every layer's input pixels drive InfinityGAN's spatially-shaped styles.
-- Parallel batching: same-shaped windows render in one forward pass.
+- Parallel batching: same-shaped windows render together, `parallel_batch` per forward pass. oneDNN picks
+  batch-size-dependent convolution kernels on the CPU (last-bit differences), so there the default is one
+  window per pass and a tile is bit-identical in any batch; on a GPU the default batches 16 patches.
 """
 
 from __future__ import annotations
@@ -49,11 +51,13 @@ class InfinityGANCanvas(InfiniteGenerator):
     family = "infinitygan"
 
     def __init__(self, generator: InfinityGANGenerator, config: InfinityGANConfig,
-                 device: str | torch.device = "cpu", source: str = "", parallel_batch: int = 16):
+                 device: str | torch.device = "cpu", source: str = "", parallel_batch: int | None = None):
         self.generator = generator.eval().requires_grad_(False).to(device)
         self.cfg, self.arch = config, config.arch
         self.device = torch.device(device)
         self.source = source or config.name
+        if parallel_batch is None:
+            parallel_batch = 1 if self.device.type == "cpu" else 16
         self.parallel_batch = max(1, int(parallel_batch))  # patches per forward pass
         geo = self.geometry = PatchGeometry(self.arch, config.ts_input_size)
         self.tile_size = geo.tile
@@ -160,8 +164,8 @@ class InfinityGANCanvas(InfiniteGenerator):
         inputs = [self.window_inputs(x, y, width, height, latents, settings) for x, y in origins]
         out: list[torch.Tensor | None] = [None] * len(inputs)
         groups: dict[tuple, list[int]] = {}
-        for i, inp in enumerate(inputs):
-            groups.setdefault(inp["z_local"].shape, []).append(i)
+        for i, inp in enumerate(inputs):  # per-sample and per-pixel styles apart (different code paths)
+            groups.setdefault((inp["z_local"].shape, inp["weights"]["ss"][0].shape[1:]), []).append(i)
         for idx in groups.values():
             for k in range(0, len(idx), self.parallel_batch):
                 part = idx[k:k + self.parallel_batch]
