@@ -2,7 +2,7 @@
 
 Written from the paper; names follow the official state dicts (synthesis.input.freqs,
 synthesis.L3_36_512.down_filter, ...) so snapshot tensors copy one-to-one. Every layer runs its
-nonlinearity through ops.filtered_lrelu (upsample, leaky ReLU, low-pass, downsample).
+nonlinearity through ops.filtered_lrelu (upsample, leaky ReLU, low-pass, downsample), fused on the CPU.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...ops.filtered_lrelu import filtered_lrelu
+from ...ops.filtered_lrelu_cpu import filtered_lrelu  # fused C++ on the CPU, the reference elsewhere
 from .mapping import FullyConnectedLayer, MappingNetwork
 
 

@@ -1,0 +1,125 @@
+"""Fused CPU filtered leaky ReLU, compiled on first use with torch.utils.cpp_extension + ninja.
+
+`filtered_lrelu` here takes the reference's arguments and gives its result (ops/filtered_lrelu.py, same
+tap order). It runs the C++ kernel (csrc/filtered_lrelu.cpp) for float32 CPU inference with a 1D
+upsampling filter and `down` dividing `up` (every StyleGAN3 layer), and the pure-torch reference
+otherwise: when a gradient is wanted, on other devices or dtypes, and when no compiler is available.
+The app works without a compiler; kernels only make it faster. The build is cached per user
+(``$INFINISCAPE_CACHE`` or ``~/.cache/infiniscape``); ``INFINISCAPE_NO_KERNELS=1`` forces the reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import torch
+
+from . import filtered_lrelu as reference
+from .upfirdn2d import parse_padding
+
+SOURCE = Path(__file__).parent / "csrc" / "filtered_lrelu.cpp"
+CFLAGS = ["-O3", "-march=native", "-fopenmp"]  # OpenMP: at::parallel_for spreads the channels over cores
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_state: dict = {}  # "module" once built, or "error": why the reference is used
+
+
+def cache_dir() -> Path:
+    """Where compiled kernels live: $INFINISCAPE_CACHE, else $XDG_CACHE_HOME/infiniscape, else ~/.cache."""
+    root = os.environ.get("INFINISCAPE_CACHE")
+    if root:
+        return Path(root)
+    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(xdg) / "infiniscape"
+
+
+def _cpu_signature() -> str:
+    """-march=native code only runs where it was built: the CPU's flags go into the build name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _build_name() -> str:
+    h = hashlib.sha256(SOURCE.read_bytes())
+    for part in (torch.__version__, " ".join(CFLAGS), _cpu_signature()):
+        h.update(part.encode())
+    return f"infiniscape_filtered_lrelu_{h.hexdigest()[:12]}"
+
+
+def _build():
+    from torch.utils import cpp_extension
+
+    if os.environ.get("INFINISCAPE_NO_KERNELS"):
+        raise RuntimeError("INFINISCAPE_NO_KERNELS is set")
+    cxx = os.environ.get("CXX", "c++")
+    if shutil.which(cxx) is None:
+        raise RuntimeError(f"no C++ compiler ({cxx!r} not found)")
+    if not cpp_extension.is_ninja_available():
+        raise RuntimeError("ninja is not installed")
+    name = _build_name()
+    build_dir = cache_dir() / "torch_extensions" / name
+    build_dir.mkdir(parents=True, exist_ok=True)
+    if not any(build_dir.glob("*.so")):
+        log.warning("compiling the fused CPU filtered_lrelu kernel into %s (once, about a minute)", build_dir)
+    return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=CFLAGS,
+                              extra_ldflags=["-fopenmp"], build_directory=str(build_dir), verbose=False)
+
+
+def kernel():
+    """The compiled extension module, or None (the reason is in `kernel_status`); builds once."""
+    with _lock:
+        if not _state:
+            try:
+                _state["module"] = _build()
+            except Exception as e:  # any failure to build or load means: use the reference
+                lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+                _state["error"] = f"{type(e).__name__}: {lines[-1] if lines else e}"
+                log.warning("fused filtered_lrelu unavailable, using the pure-torch reference (%s)",
+                            _state["error"])
+        return _state.get("module")
+
+
+def kernel_status() -> str:
+    """'compiled' or 'unavailable: <why>' (builds on first call)."""
+    return "compiled" if kernel() is not None else f"unavailable: {_state['error']}"
+
+
+def _kernel_applies(x: torch.Tensor, fu, fd, b, up, down) -> bool:
+    tensors = [t for t in (x, fu, fd, b) if t is not None]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return False  # inference kernel: the reference differentiates
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and x.ndim == 4
+            and (fu is None or fu.ndim == 1) and (fd is None or fd.ndim in (1, 2))
+            and isinstance(up, int) and isinstance(down, int) and up % down == 0  # StyleGAN3's layers
+            and all(t.device.type == "cpu" for t in tensors))
+
+
+def filtered_lrelu(x: torch.Tensor, fu=None, fd=None, b=None, up=1, down=1, padding=0, gain=reference.SQRT2,
+                   slope=0.2, clamp=None, flip_filter=False) -> torch.Tensor:
+    """The reference filtered_lrelu, fused into one C++ pass over each plane when it applies."""
+    args = dict(fu=fu, fd=fd, b=b, up=up, down=down, padding=padding, gain=gain, slope=slope, clamp=clamp,
+                flip_filter=flip_filter)
+    if not _kernel_applies(x, fu, fd, b, up, down) or (mod := kernel()) is None:
+        return reference.filtered_lrelu(x, **args)
+    assert isinstance(up, int) and up >= 1 and isinstance(down, int) and down >= 1
+    assert gain > 0 and slope >= 0 and (clamp is None or clamp >= 0)
+    one = torch.ones(1)
+    fu = one if fu is None else fu.float()
+    fd = one if fd is None else fd.float()
+    b = torch.zeros(x.shape[1]) if b is None else b.float()
+    x0, x1, y0, y1 = parse_padding(padding)
+    return mod.filtered_lrelu(x, fu, fd, b, up, down, x0, x1, y0, y1, float(gain), float(slope),
+                              -1.0 if clamp is None else float(clamp), bool(flip_filter))
