@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +104,19 @@ def _numpy_scalar_globals() -> list:
 def read_g_ema(path: Path) -> dict[str, torch.Tensor]:
     """The "g_ema" state dict of a training checkpoint, loaded as tensors and numbers only."""
     try:
+        with path.open("rb") as f:
+            head = f.read(2)
+    except OSError as e:
+        raise ModelLoadError(f"cannot read {path}: {e.strerror or e}") from None
+    if not head.startswith((b"PK", b"\x80")):  # torch.save writes a zip (or, before 1.6, a pickle)
+        raise ModelLoadError(f"{path} is not a PyTorch checkpoint: pass an InfinityGAN training checkpoint "
+                             "such as logs/InfinityGAN/ckpt/best_fid.pth.tar")
+    try:
         with torch.serialization.safe_globals(_numpy_scalar_globals()):
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        if "weights only" not in str(e).lower():
+            raise ModelLoadError(f"{path} could not be read as a PyTorch checkpoint (bad pickle)") from None
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         what = f" ({found.group(1)})" if found else ""
         raise ModelLoadError(f"{path} stores Python objects beyond tensors and numbers{what}: re-save its "
@@ -172,14 +182,15 @@ def build_generator(cfg: InfinityGANConfig, state: dict[str, torch.Tensor],
     ours = gen.state_dict()
     missing = [k for k in ours if k not in state]
     extra = [k for k in state if k not in ours]
+    kind = f"an InfinityGAN with {cfg.arch.patch_size}-px patches"
     if missing or extra:
         what = f"lacks tensor {missing[0]!r}" if missing else f"has an unexpected tensor {extra[0]!r}"
-        raise ModelLoadError(f"{where} does not match config {cfg.name} ({cfg.source}): the checkpoint "
-                             f"{what} ({len(missing)} missing, {len(extra)} unexpected)")
+        raise ModelLoadError(f"{where} {what} for {kind} ({len(missing)} missing, {len(extra)} unexpected): "
+                             "an incomplete checkpoint or a modified architecture")
     for name, target in ours.items():
         if tuple(state[name].shape) != tuple(target.shape):
-            raise ModelLoadError(f"{where}: tensor {name!r} has shape {tuple(state[name].shape)}, config "
-                                 f"{cfg.name} expects {tuple(target.shape)}")
+            raise ModelLoadError(f"{where}: tensor {name!r} has shape {tuple(state[name].shape)}, {kind} "
+                                 f"built from its other tensors needs {tuple(target.shape)}")
         with torch.no_grad():
             target.copy_(state[name].float())
     return gen.eval().requires_grad_(False)
@@ -200,23 +211,25 @@ def read_config_file(path: Path) -> dict:
     return params
 
 
-def config_from_values(values: dict, name: str, source: str, arch: Architecture) -> InfinityGANConfig:
-    """A config from official keys, checked against the architecture the checkpoint has."""
+def config_from_values(values: dict, name: str, source: str, arch: Architecture,
+                       where: str) -> InfinityGANConfig:
+    """A config from official keys (`source`: a yaml path or "preset X"), checked against the
+    architecture of the checkpoint `where`."""
     for key, want in FIXED.items():
         if key in values and values[key] != want:
-            raise ModelLoadError(f"config {name} ({source}) sets {key}: {values[key]!r}; only {want!r} is "
-                                 "supported (as in every released InfinityGAN)")
+            raise ModelLoadError(f"{source} sets {key}: {values[key]!r}; only {want!r} is supported (as in "
+                                 "every released InfinityGAN)")
     if values.get("ts_input_size", 11) != 11:
-        raise ModelLoadError(f"config {name} ({source}): ts_input_size {values['ts_input_size']} is not "
-                             "supported (the official architectures are defined for 11)")
+        raise ModelLoadError(f"{source}: ts_input_size {values['ts_input_size']} is not supported (the "
+                             "official architectures are defined for 11)")
     have = {"patch_size": arch.patch_size, **{k: getattr(arch, k) for k in ARCH_KEYS[1:]}}
     for key in ARCH_KEYS:
         if key in values and values[key] != have[key]:
-            raise ModelLoadError(f"config mismatch: {name} ({source}) says {key} {values[key]}, the "
-                                 f"checkpoint has {have[key]}; use the config the model was trained with")
+            raise ModelLoadError(f"config mismatch: {source} says {key} {values[key]}, but the tensors of "
+                                 f"{where} have {have[key]}: use the yaml the model was trained with")
     if arch.coord_num_dir not in SUPPORTED_COORDS:
-        raise ModelLoadError(f"config {name}: coord_num_dir {arch.coord_num_dir} is not supported "
-                             f"(released models use 3, the maps model 4)")
+        raise ModelLoadError(f"{where}: coord_num_dir {arch.coord_num_dir} is not supported (the released "
+                             "models use 3, the maps model 4)")
     try:
         return InfinityGANConfig(
             name=name, arch=arch, source=source,
@@ -225,15 +238,15 @@ def config_from_values(values: dict, name: str, source: str, arch: Architecture)
             coord_vert_cut_pt=float(values.get("coord_vert_cut_pt", 3)),
             style_spacing=int(values.get("style_spacing", 0)))
     except (TypeError, ValueError) as e:
-        raise ModelLoadError(f"config {name} ({source}) has a bad value: {e}") from None
+        raise ModelLoadError(f"{source} has a bad value: {e}") from None
 
 
 def preset_for(arch: Architecture, folder: str | None) -> str:
-    """The preset named like the experiment folder (case-insensitive), else one matching the tensors."""
-    if folder:
-        for name in PRESETS:
-            if name.lower() == folder.lower():
-                return name
+    """The preset named like the experiment folder (case-insensitive) if its coordinates fit the tensors,
+    else one chosen by the tensors (torus coordinates, patch size)."""
+    for name, values in PRESETS.items():
+        if folder and name.lower() == folder.lower() and values["coord_num_dir"] == arch.coord_num_dir:
+            return name
     if arch.coord_num_dir == 4:
         return "InfinityGAN_maps"
     by_size = {101: "InfinityGAN", 389: "InfinityGAN-HR", 773: "InfinityGAN-UR"}
@@ -262,9 +275,9 @@ def resolve_config(path: Path, state: dict[str, torch.Tensor]) -> InfinityGANCon
     for cand in config_files(path):
         if cand.is_file():
             values = read_config_file(cand)
-            return config_from_values(values, str(values.get("name", cand.stem)), str(cand), arch)
+            return config_from_values(values, str(values.get("name", cand.stem)), str(cand), arch, str(path))
     folder = path.parent.parent.name if path.parent.name == "ckpt" else None
     name = preset_for(arch, folder)
     # a preset supplies the coordinate system; the tensors decide the architecture
     values = {k: v for k, v in PRESETS[name].items() if k not in ARCH_KEYS}
-    return replace(config_from_values(values, name, "preset", arch), source=f"preset {name}")
+    return config_from_values(values, name, f"preset {name}", arch, str(path))
