@@ -145,13 +145,21 @@ class ModulatedConv2d(torch.nn.Module):
         """x [B, I, H, W], codes [B, K, D], weights [B, K, H, W] or [B, K, 1, 1]."""
         assert x.shape[1] == self.in_channel and weights.shape[2:] in ((1, 1), x.shape[2:]), \
             f"input {tuple(x.shape)} / style weights {tuple(weights.shape)}"
-        style = blend(self.modulation(codes), weights)  # [B, I, h, w]
+        mod = self.modulation(codes)  # [B, K, I]
+        style = blend(mod, weights)  # [B, I, h, w]
         w = self.weight[0] * self.scale  # [O, I, k, k]
         x = x * style
         demod = None
         if self.demodulate:
             wsq = w.square().sum([2, 3])  # [O, I]
-            demod = torch.rsqrt(torch.einsum("oi,bihw->bohw", wsq, style.square()) + 1e-8)
+            if weights.shape[2:] == (1, 1):
+                demod = torch.rsqrt(torch.einsum("oi,bihw->bohw", wsq, style.square()) + 1e-8)
+            else:
+                # sum_i wsq[o, i] style[i, p]^2 with style = sum_k w_k(p) mod_k: a quadratic form in the K
+                # weights, K^2 products per pixel instead of I (the same value, far cheaper)
+                g = torch.einsum("oi,bki,bli->bokl", wsq, mod, mod)
+                ww = weights[:, :, None] * weights[:, None, :]  # [B, K, K, h, w]
+                demod = torch.rsqrt(torch.einsum("bokl,bklhw->bohw", g, ww).clamp_min(0) + 1e-8)
         if self.upsample:
             out = F.conv_transpose2d(x, w.transpose(0, 1), stride=2)[:, :, 1:-1, 1:-1]
             if demod is not None:
