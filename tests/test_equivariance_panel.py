@@ -3,18 +3,22 @@ the transformed render moved back to where the identity render has it (the Style
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 pytest.importorskip("imgui_bundle")
+from imgui_driver import frame, frames_until  # noqa: E402
 from test_equivariance_official import sg3_pickle  # noqa: E402, F401  (module fixture)
-from test_studio_headless import frame, frames_until, gui, one_torch_thread  # noqa: E402, F401
 
+from infiniscape.renderer.analysis.synthetic import SinusoidGenerator  # noqa: E402
 from infiniscape.studio import Studio  # noqa: E402
+from infiniscape.widgets.equivariance_widget import difference_strip  # noqa: E402
 
 
 @pytest.fixture
-def sg3_studio(gui, sg3_pickle):  # noqa: F811
+def sg3_studio(gui, sg3_pickle):  # noqa: F811  (gui: the headless imgui context, tests/imgui_driver.py)
     s = Studio(model=str(sg3_pickle), use_gl=False, cache_bytes=16 << 20)
     s.panels = [(t, w, t == "Equivariance") for t, w, _ in s.panels]
     frames_until(s, lambda: s.world is not None)
@@ -53,3 +57,13 @@ def test_untransform_shows_the_stylegan3_render_moved_back(sg3_studio):
     assert np.abs(moved[centre] - orig[centre]).max() > 8
     assert strip[:, 2 * r + 8:].max() <= 2  # |difference| x 4 is black: a translation this net follows well
 
+
+
+@pytest.mark.parametrize("tx, ty, turns, whole_pixels, untransform", [
+    (0.1, -0.06, 0.0, False, False), (3 / 64, -2 / 64, 0.0, True, False),
+    (0.1, -0.06, 0.05, False, False), (0.1, -0.06, 0.05, False, True)])
+def test_difference_of_an_equivariant_generator_is_black(tx, ty, turns, whole_pixels, untransform):
+    """No spurious edges where the reference's mask ends, rotation and translation together included."""
+    strip = difference_strip(SinusoidGenerator(64), 3, tx, ty, turns * 2 * math.pi, whole_pixels, untransform)
+    assert strip.shape == (64, 3 * 64 + 8, 3)
+    assert strip[:, 2 * 64 + 8:].max() <= 2

@@ -34,13 +34,10 @@ def difference_strip(gen, seed: int, tx: float, ty: float, angle: float, whole_p
         img, mask = eq.untransform(img, transform)
         ref, rmask = eq.bandlimit(orig, transform)
         mask = mask * rmask
-    elif angle:
-        ref, mask = eq.rotate(orig, angle)
+    elif angle:  # rotation, then translation, as one band-limited resample (R_alpha of EQ-R when t = 0)
+        ref, mask = eq.affine_resample(orig, np.linalg.inv(transform), amax=6)
         img, pmask = eq.pseudo_rotate(img, angle)  # compare what survives the rotation's band limit
         mask = mask * pmask
-        if tx or ty:
-            ref, tmask = eq.fractional_shift(ref, tx, ty)
-            mask = mask * tmask
     else:
         ref, mask = (eq.integer_shift if whole_pixels else eq.fractional_shift)(orig, tx, ty)
     diff = (ref - img).abs() * mask * 4 - 1
