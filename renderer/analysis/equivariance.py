@@ -133,8 +133,9 @@ def bandlimit_filter(mat: np.ndarray, a: int = 3, amax: int = 16, aflt: int = 64
 
 def affine_resample(x: torch.Tensor, mat: np.ndarray, up: int = 4, a: int = 3,
                     amax: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    """Warp by ``mat`` (output -> input in image-size units): up-x band-limited upsampling, bilinear
-    sampling, and the mask of output pixels whose filter support lay inside the image."""
+    """Content moved by ``mat`` (a point p of ``x`` lands at mat @ p, image-size units centred on the
+    image): up-x band-limited upsampling, bilinear sampling, and the mask of output pixels whose filter
+    support lay inside the image."""
     n, _, h, w = x.shape
     f = bandlimit_filter(mat, a=a, amax=amax, up=up)
     p = f.shape[0] // 2
