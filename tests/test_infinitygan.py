@@ -25,7 +25,7 @@ import torch
 import yaml
 
 from infiniscape.models.contract import CellRange, RenderSettings, Tile
-from infiniscape.models.errors import ModelLoadError
+from infiniscape.models.errors import ModelLoadError, UserError
 from infiniscape.models.official.infinitygan import InfinityGANGenerator
 from infiniscape.models.official.infinitygan_canvas import InfinityGANCanvas
 from infiniscape.models.official.infinitygan_config import coordinate_grid, infer_architecture
@@ -284,6 +284,16 @@ def test_parallel_batching_agrees_with_one_window_per_pass(model):
     alone = [model.render([t], world.latents(), world.settings()) for t in tiles]
     assert torch.equal(one_by_one, torch.cat(alone))
     assert max_diff(batched.render(tiles, world.latents(), world.settings()), one_by_one) <= EXACT
+
+
+def test_noise_off_and_truncation_change_the_image_and_bad_modes_are_refused(model):
+    world, tiles = World(model, Scene(seed=1)), [Tile(0, 0)]
+    base = model.render(tiles, world.latents(), RenderSettings())
+    for settings in (RenderSettings(noise_mode="off"), RenderSettings(truncation=0.5)):
+        img = model.render(tiles, world.latents(), settings)
+        assert torch.isfinite(img).all() and max_diff(img, base) > 1e-3
+    with pytest.raises(UserError, match="InfinityGAN supports world, off"):
+        model.render(tiles, world.latents(), RenderSettings(noise_mode="const"))
 
 
 # -- loading ------------------------------------------------------------------------------------------------
