@@ -21,7 +21,10 @@ class NativeConfig:
     mapping_lr_mul: float = 0.01
     local_channels: int = 32  # channels of the local latent lattice (one cell = base_scale px)
     style_spacing: int = 1024  # world pixels between style anchors (2D lattice)
-    coord_octaves: int = 4  # horizontal periods style_spacing / 2**k, k < coord_octaves
+    # Horizontal sin/cos features with periods style_spacing / 2**k, k < coord_octaves. Off by default:
+    # periodic x features repeat structure every period (a trained model's ridges recurred every 256
+    # px) and line up with the tile grid (seam score x 0.88 on an untrained model).
+    coord_octaves: int = 0
     vertical: str = "saturating"  # "saturating" (landscapes: horizon at world y = 0) or "periodic"
     vertical_scales: tuple[int, ...] = (64, 256, 1024)  # px; tanh(y / s) per scale when saturating
     noise: bool = True
