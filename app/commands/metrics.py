@@ -48,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
         if name in EQ_METRICS:
             continue
         if name == "seams":
-            from infiniscape.renderer.analysis.seams import world_seam_energy
+            from infiniscape.renderer.analysis.seams import pool, seam_interval, world_seam_samples
 
-            e = world_seam_energy(world, regions=args.samples, seed=args.sample_seed)
-            print(f"seams: {e.score:.4f}  (x {e.score_x:.4f}, y {e.score_y:.4f}; 1.0 = invisible)",
-                  flush=True)
+            samples = world_seam_samples(world, regions=args.samples, seed=args.sample_seed)
+            e, (lo, hi) = pool(samples), seam_interval(samples)
+            print(f"seams: {e.score:.4f}  (95% interval {lo:.3f}-{hi:.3f} over {len(samples)} regions; "
+                  f"x {e.score_x:.4f}, y {e.score_y:.4f}; 1.0 = invisible)", flush=True)
         else:
             print(f"{name}: {_fid_kid(name, world, args, UserError)}", flush=True)
     if eq:

@@ -87,17 +87,42 @@ def seam_score(img: np.ndarray, spacing: int, offset: tuple[int, int] = (0, 0),
     return seam_energy(img, spacing, offset, reference).score
 
 
-def world_seam_energy(world, regions: int = 4, tiles_per_side: int = 4, seed: int = 0, spread: int = 64,
-                      reference: str = "matched", progress=None) -> SeamEnergy:
-    """Pooled seam sums over ``regions`` blocks of tiles_per_side^2 tiles placed across the world."""
+def world_seam_samples(world, regions: int = 4, tiles_per_side: int = 4, seed: int = 0, spread: int = 64,
+                       reference: str = "matched", progress=None) -> list[SeamEnergy]:
+    """Seam sums of ``regions`` blocks of tiles_per_side^2 tiles placed at random across the world."""
     rng = np.random.default_rng(seed)
     t = world.tile_size
-    total = None
+    samples = []
     for _ in range(regions):
         ix, iy = (int(v) for v in rng.integers(-spread, spread, 2))
         img = world.render(ix * t, iy * t, tiles_per_side * t, tiles_per_side * t)
-        e = seam_energy(img, t, (0, 0), reference)
-        total = e if total is None else total + e
+        samples.append(seam_energy(img, t, (0, 0), reference))
         if progress:
             progress(1)
+    return samples
+
+
+def world_seam_energy(world, regions: int = 4, **kwargs) -> SeamEnergy:
+    """Pooled seam sums over ``regions`` blocks placed across the world (see world_seam_samples)."""
+    return pool(world_seam_samples(world, regions, **kwargs))
+
+
+def pool(samples: list[SeamEnergy]) -> SeamEnergy:
+    """Sum of per-region seam sums."""
+    total = samples[0]
+    for e in samples[1:]:
+        total = total + e
     return total
+
+
+def seam_interval(samples: list[SeamEnergy], level: float = 0.95, draws: int = 2000,
+                  seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of the pooled score over regions: gradient energy is heavy-tailed (one
+    horizon or ridge dominates a region), so a single pooled number means little without it."""
+    a = np.stack([e.x + e.y for e in samples])  # [regions, 4], both axes pooled
+    rng = np.random.default_rng(seed)
+    picks = a[rng.integers(0, len(a), (draws, len(a)))].sum(1)  # [draws, 4]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (picks[:, 0] / picks[:, 1]) / (picks[:, 2] / picks[:, 3])
+    lo, hi = np.nanpercentile(scores, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
