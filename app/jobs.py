@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's thread by ``advance`` once the studio shuts down."""
 
 
 class Job:
@@ -16,6 +21,7 @@ class Job:
         self.result = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.cancelled = threading.Event()  # set on shutdown: the next advance() ends the job
         self._thread = threading.Thread(target=self._run, args=(fn,), name=f"job {name}", daemon=True)
 
     def _run(self, fn) -> None:
@@ -28,6 +34,8 @@ class Job:
             self.done.set()
 
     def advance(self, n: int = 1) -> None:
+        if self.cancelled.is_set():
+            raise JobCancelled(f"{self.name} cancelled")
         self.count += n
 
     def progress_text(self) -> str:
@@ -63,6 +71,15 @@ class Jobs:
                     j.on_done(j.result)
             except Exception as e:
                 report(f"{j.name} failed: {_one_line(e)}", True)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel every job and wait for its thread: a daemon thread still inside torch when the
+        interpreter exits aborts the process ("terminate called without an active exception")."""
+        end = time.monotonic() + timeout
+        for j in self._jobs:
+            j.cancelled.set()
+        for j in list(self._jobs):
+            j.done.wait(max(0.0, end - time.monotonic()))
 
     def wait(self, timeout: float | None = None) -> None:
         """Tests and scripted runs only: wait for every job to finish."""
