@@ -20,6 +20,7 @@ from infiniscape.widgets.layers_widget import LayersWidget
 from infiniscape.widgets.model import ModelWidget
 from infiniscape.widgets.navigation import NavigationWidget
 from infiniscape.widgets.performance import PerformanceWidget
+from infiniscape.widgets.seams_widget import SeamsWidget
 from infiniscape.widgets.spectrum_widget import SpectrumWidget
 from infiniscape.widgets.styles import StylesWidget
 from infiniscape.widgets.training_widget import TrainingWidget
@@ -84,6 +85,7 @@ class Studio:
                        ("Spectrum", SpectrumWidget(self), False),
                        ("Equivariance", EquivarianceWidget(self), False),
                        ("Layers", LayersWidget(self), False),
+                       ("Seams", SeamsWidget(self), False),
                        ("Training", TrainingWidget(self), False),
                        ("Performance", PerformanceWidget(self), True)]
         self.widgets = {name: w for name, w, _ in self.panels}
@@ -136,6 +138,7 @@ class Studio:
         self.report(f"opened {scene or name}")
 
     def close(self) -> None:
+        self.jobs.close()
         self.scheduler.close()
         self.canvas.clear()
 

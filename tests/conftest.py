@@ -11,3 +11,9 @@ def tiny():
 @pytest.fixture(scope="session")
 def default_model():
     return load_model("default")
+
+
+try:  # the headless imgui context for studio and panel tests (tests/imgui_driver.py)
+    from imgui_driver import gui  # noqa: F401
+except ImportError:  # imgui_bundle missing: those test modules skip themselves
+    pass

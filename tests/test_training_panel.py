@@ -18,12 +18,10 @@ from infiniscape.train.run_dir import RunDir, read_jsonl
 from infiniscape.training_runs import JsonlTail, RunWatcher, TrainForm, TrainingRuns, next_run_name, run_state
 
 imgui_bundle = pytest.importorskip("imgui_bundle")
-from imgui_bundle import imgui, implot  # noqa: E402
+from imgui_bundle import imgui  # noqa: E402
+from imgui_driver import frame, frames_until  # noqa: E402
 
 from infiniscape.studio import Studio  # noqa: E402
-
-W, H = 1280, 800
-
 
 # -- run directories, no GUI ------------------------------------------------------------------------
 
@@ -128,38 +126,6 @@ def test_form_builds_the_train_command(tmp_path):
 
 
 # -- the panel, headless --------------------------------------------------------------------------
-
-@pytest.fixture
-def gui():
-    ctx = imgui.create_context()
-    implot.create_context()
-    io = imgui.get_io()
-    io.display_size = imgui.ImVec2(W, H)
-    io.set_ini_filename(None)
-    io.backend_flags |= imgui.BackendFlags_.renderer_has_textures
-    yield io
-    implot.destroy_context()
-    imgui.destroy_context(ctx)
-
-
-def frame(studio: Studio) -> None:
-    imgui.get_io().delta_time = 1 / 60
-    imgui.new_frame()
-    studio.frame(W, H)
-    imgui.render()
-    for tex in imgui.get_platform_io().textures:  # the font atlas: pretend a backend took it
-        if tex.status != imgui.ImTextureStatus.ok:
-            tex.set_tex_id(1)
-            tex.status = imgui.ImTextureStatus.ok
-
-
-def frames_until(studio: Studio, cond, timeout: float = 30.0) -> None:
-    end = time.perf_counter() + timeout
-    while not cond():
-        assert time.perf_counter() < end, "timed out"
-        frame(studio)
-        time.sleep(0.02)
-
 
 def click(studio: Studio, panel, name: str) -> None:
     io = imgui.get_io()
