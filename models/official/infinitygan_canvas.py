@@ -118,11 +118,11 @@ class InfinityGANCanvas(InfiniteGenerator):
         return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
 
     def _needed(self, n0: int, width: int) -> dict:
+        """geometry.needed plus, under "style", the needed pixels of every layer input that reads a style
+        (per-pixel styles modulate a layer's input: texture conv i reads conv i - 1's output)."""
         need = self.geometry.needed(n0, width)
-        # style is read at layer inputs: block k's input is z_l (k = 0) or block k-1's output ...
-        ss = need["ss"]
-        conv = [need["structure"]] + need["conv"][:-1]  # conv i reads conv i-1's output
-        return {**need, "style": {"ss": ss, "conv": conv, "rgb": need["rgb"]}}
+        conv = [need["structure"]] + need["conv"][:-1]
+        return {**need, "style": {"ss": need["ss"], "conv": conv, "rgb": need["rgb"]}}
 
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
         return self.window_footprint(*tile.rect(self.tile_size))
@@ -181,8 +181,8 @@ class InfinityGANCanvas(InfiniteGenerator):
         """Everything the generator reads for one window, as numpy arrays."""
         geo, cfg = self.geometry, self.cfg
         wx, wy = self._windows(x, y, width, height)
-        z_local = latents.cells(self.fields["local"], self._cells(geo.z_local, wx, wy))
         zc = self._cells(geo.z_local, wx, wy)
+        z_local = latents.cells(self.fields["local"], zc)
         coords = coordinate_grid(cfg, np.arange(zc.y0, zc.y1), np.arange(zc.x0, zc.x1))
         style_map = settings.style_map or self._lattice_styles
         plan = style_map.plan(self._style_box(wx, wy), latents, self.fields["style"])
