@@ -231,7 +231,7 @@ def config_from_values(values: dict, name: str, source: str, arch: Architecture,
         raise ModelLoadError(f"{where}: coord_num_dir {arch.coord_num_dir} is not supported (the released "
                              "models use 3, the maps model 4)")
     try:
-        return InfinityGANConfig(
+        cfg = InfinityGANConfig(
             name=name, arch=arch, source=source,
             coord_vert_sample_size=int(values.get("coord_vert_sample_size", 10)),
             coord_hori_occupy_ratio=float(values.get("coord_hori_occupy_ratio", 0.25)),
@@ -239,6 +239,9 @@ def config_from_values(values: dict, name: str, source: str, arch: Architecture,
             style_spacing=int(values.get("style_spacing", 0)))
     except (TypeError, ValueError) as e:
         raise ModelLoadError(f"{source} has a bad value: {e}") from None
+    if cfg.style_spacing < 0 or cfg.coord_hori_occupy_ratio <= 0 or cfg.horizontal_period < 1:
+        raise ModelLoadError(f"{source}: style_spacing must be >= 0 and coord_hori_occupy_ratio > 0")
+    return cfg
 
 
 def preset_for(arch: Architecture, folder: str | None) -> str:
