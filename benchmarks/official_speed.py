@@ -10,6 +10,11 @@ INR-GAN (its configs/inr-gan*.yml, fp32) against a checkout of universome/inr-ga
 `np.float` it uses, which is restored here for the run):
 
     python benchmarks/official_speed.py --official /path/to/inr-gan --nets inrgan inrgan-bil
+
+ALIS (configs/alis.yml, g_fmaps 0.5 as its main.yml, fp32, noise off and max shift strength 1 as its
+notebook) against a checkout of universome/alis, one frame between three anchors (same needs as INR-GAN):
+
+    python benchmarks/official_speed.py --official /path/to/alis --nets alis
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 import torch
 import yaml
 
-from infiniscape.models.official import inrgan, stylegan2, stylegan3
+from infiniscape.models.official import alis, inrgan, stylegan2, stylegan3
 from infiniscape.models.official.loader import copy_tensors
 
 NETS = {  # official training configs at full width (channel_base 32768, max 512)
@@ -49,6 +54,27 @@ def inrgan_init(official: str, name: str, resolution: int) -> dict:
                 mapping_kwargs=dict(num_layers=2), synthesis_kwargs=synthesis, cfg=cfg)
 
 
+def alis_init(official: str, resolution: int) -> dict:
+    """Constructor arguments as ALIS's train.py builds them (synthesis config kept unresolved), CPU fp32."""
+    cfg = yaml.safe_load(Path(official, "configs", "alis.yml").read_text())["synthesis"]  # "${...}" kept
+    synthesis = dict(channel_base=16384, channel_max=512, num_fp16_res=4, conv_clamp=256)
+    return dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,
+                mapping_kwargs=dict(num_layers=2), synthesis_kwargs=synthesis, synthesis_cfg=cfg)
+
+
+class AlisFrame:
+    """Calls like a Generator (z, c, noise_mode) but renders one ALIS frame: w_c from z, context anchors
+    from -z and 2z, left border 2 patches, no noise (the notebook's inference)."""
+
+    def __init__(self, gen, official: bool):
+        self.gen, self.kwargs = gen, dict(force_fp32=True) if official else {}
+
+    def __call__(self, z, c, noise_mode="none"):
+        ws = self.gen.mapping(torch.cat([z, -z, 2 * z]), None)
+        ctx = torch.stack([ws[1:2], ws[2:3]], dim=1)
+        return self.gen.synthesis(ws[0:1], ctx, torch.tensor([2]), noise_mode="none", **self.kwargs)
+
+
 def timed(gen, z, repeat: int) -> tuple[float, float]:
     """Median (wall, process CPU) seconds of `repeat` forwards after one warm-up (oneDNN builds its kernels
     on the first call). CPU time is the steadier figure on a shared machine; wall is what a user waits."""
@@ -65,7 +91,7 @@ def timed(gen, z, repeat: int) -> tuple[float, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--official", required=True, help="NVlabs/stylegan3 (or universome/inr-gan) checkout")
-    p.add_argument("--nets", nargs="+", default=["sg2", "sg3t"], choices=list(NETS) + list(INRGAN))
+    p.add_argument("--nets", nargs="+", default=["sg2", "sg3t"], choices=list(NETS) + list(INRGAN) + ["alis"])
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
@@ -80,6 +106,10 @@ def main() -> None:
             np.float = float  # removed in numpy 1.24; the official layers.py still uses it
             official, ours_module = importlib.import_module("training.networks"), inrgan
             init = inrgan_init(args.official, name, args.resolution)
+        elif name == "alis":
+            np.float = float  # removed in numpy 1.24; ALIS's layers.py still uses it
+            official, ours_module = importlib.import_module("training.networks"), alis
+            init = alis_init(args.official, args.resolution)
         else:
             module, ours_module, kwargs = NETS[name]
             official = importlib.import_module(f"training.{module}")
@@ -87,13 +117,17 @@ def main() -> None:
                         **kwargs)
         torch.manual_seed(0)
         ref = official.Generator(**init).eval().requires_grad_(False)
+        if name == "alis":
+            ref.progressive_growing_update(100000)  # as the notebook: max_shift_strength 1
         ours = ours_module.Generator(**init).eval().requires_grad_(False)
         copy_tensors(ours, ref.state_dict(), name)
+        if name == "alis":
+            ref, ours = AlisFrame(ref, official=True), AlisFrame(ours, official=False)
         z = torch.randn(1, 512)
         with torch.no_grad():
             diff = float((ref(z, None, noise_mode="const") - ours(z, None, noise_mode="const")).abs().max())
             (t_ref, c_ref), (t_ours, c_ours) = timed(ref, z, args.repeat), timed(ours, z, args.repeat)
-        params = sum(p.numel() for p in ours.parameters())
+        params = sum(p.numel() for p in getattr(ours, "gen", ours).parameters())
         load = " ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"{name} {args.resolution}px ({params:,} params, {args.threads} threads, load {load}): "
               f"official {t_ref:.2f} s ({c_ref:.2f} s CPU), ours {t_ours:.2f} s ({c_ours:.2f} s CPU), "

@@ -21,7 +21,7 @@ from .alis_layers import (
     PatchWiseSynthesisLayer,
     ToRGBLayer,
     anchor_weights,
-    from_patches,
+    patches_to_frames,
     to_patches,
 )
 from .mapping import MappingNetwork
@@ -89,13 +89,12 @@ class SynthesisBlock(torch.nn.Module):
         else:
             half = self.resolution // self.up
             assert x.shape[1:] == (self.in_channels, half, half), f"x {tuple(x.shape)}"
-            if self.cfg.coords_enabled:
-                x = self.coords_fuser0(x, left_borders_idx)
-            x = self.conv0(x, next(w_iter), weights[x.shape[3]], noise_mode)
+            parts = [x, self.coords_fuser0(x, left_borders_idx)] if self.cfg.coords_enabled else [x]
+            x = self.conv0(parts, next(w_iter), weights[x.shape[3]], noise_mode)
             x = self.conv1(x, next(w_iter), weights[x.shape[3]], noise_mode)
         if img is not None and self.up == 2:
-            img = from_patches(upsample2d(to_patches(img, self.cfg.grid_size), self.resample_filter),
-                               self.cfg.grid_size)
+            g = self.cfg.grid_size
+            img = patches_to_frames(upsample2d(to_patches(img, g), self.resample_filter), g)
         if self.num_torgb:
             y = self.torgb(x, next(w_iter), weights[x.shape[3]])
             img = y if img is None else img + y

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...ops.bias_act import ACTIVATIONS, bias_act
+from ...ops.bias_act import ACTIVATIONS
 from ...ops.upfirdn2d import setup_filter
 from .alis_config import AlisConfig, CoordSpec
 from .mapping import FullyConnectedLayer
-from .stylegan2 import conv2d_up2
 
 NOISE_MODES = ("random", "const", "none")
 _DIRECTIONS = (((0.0, 1.0), 4.0), ((1.0, 0.0), 4.0),  # the two axes, then the two diagonals
@@ -61,9 +60,9 @@ def frame_coords(left_borders_idx: torch.Tensor, size: int, grid_size: int, w_co
 
 
 def coordinate_features(basis: torch.Tensor, coords: torch.Tensor, use_cosine: bool = True) -> torch.Tensor:
-    """sin (and cos) of basis . coords: [N, n (or 2n), H, W]."""
-    raw = torch.einsum("dc,ncxy->ndxy", basis, coords)
-    return torch.cat([raw.sin(), raw.cos()], dim=1) if use_cosine else raw.sin()
+    """sin (and cos) of basis . coords: [N, n (or 2n), H, W], channels-last in memory."""
+    raw = coords.permute(0, 2, 3, 1) @ basis.t()  # [N, H, W, n]
+    return (torch.cat([raw.sin(), raw.cos()], dim=3) if use_cosine else raw.sin()).permute(0, 3, 1, 2)
 
 
 def anchor_weights(left_borders_idx: torch.Tensor, width: int, grid_size: int, w_coord_dist: float,
@@ -90,20 +89,62 @@ def column_styles(affine: FullyConnectedLayer, anchors: torch.Tensor, weights: t
     linear, so styling the anchors first equals styling the interpolated w."""
     n = anchors.shape[0]
     s = affine(anchors.reshape(n * 3, -1)).reshape(n, 3, -1)  # [N, 3, C]
-    return torch.einsum("nkw,nkc->ncw", weights, s).unsqueeze(2)
+    # channels innermost in memory, like the channels-last activations they multiply
+    return torch.einsum("nkw,nkc->nwc", weights, s).permute(0, 2, 1).unsqueeze(2)
 
 
-def to_patches(x: torch.Tensor, grid_size: int) -> torch.Tensor:
-    """[N, C, H, W] -> [N * g, C, H, W / g], patches of a frame consecutive in the batch."""
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h, grid_size, w // grid_size).permute(0, 3, 1, 2, 4).reshape(
-        n * grid_size, c, h, w // grid_size)
+def patch_view(x: torch.Tensor, grid_size: int) -> torch.Tensor:
+    """[N, C, H, W] frames viewed (no copy) as [N, g, C, H, W / g]."""
+    return x.unflatten(3, (grid_size, x.shape[3] // grid_size)).permute(0, 3, 1, 2, 4)
 
 
-def from_patches(x: torch.Tensor, grid_size: int) -> torch.Tensor:
+def to_patches(x: torch.Tensor | list[torch.Tensor], grid_size: int,
+               styles: torch.Tensor | None = None) -> torch.Tensor:
+    """Frames [N, C, H, W] (a list is concatenated along C), times `styles` [N, C, 1, W] if given, written
+    straight into the patch batch [N * g, C, H, W / g] in one pass; patches of a frame are consecutive,
+    memory is channels-last (oneDNN's own layout, so the convolutions reorder nothing)."""
+    parts = [x] if isinstance(x, torch.Tensor) else list(x)
+    n, _, h, w = parts[0].shape
+    c = sum(p.shape[1] for p in parts)
+    out = torch.empty((n * grid_size, c, h, w // grid_size), dtype=parts[0].dtype, device=parts[0].device,
+                      memory_format=torch.channels_last)
+    dst = out.unflatten(0, (n, grid_size))
+    c0 = 0
+    for p in parts:
+        c1 = c0 + p.shape[1]
+        if styles is None:
+            dst[:, :, c0:c1].copy_(patch_view(p, grid_size))
+        else:
+            torch.mul(patch_view(p, grid_size), patch_view(styles[:, c0:c1], grid_size), out=dst[:, :, c0:c1])
+        c0 = c1
+    return out
+
+
+def patches_to_frames(x: torch.Tensor, grid_size: int, lo: float | None = None, hi: float | None = None):
+    """[N * g, C, H, Wp] -> frames [N, C, H, g * Wp] (channels-last), clamped to [lo, hi] on the way."""
     ng, c, h, wp = x.shape
-    n = ng // grid_size
-    return x.reshape(n, grid_size, c, h, wp).permute(0, 2, 3, 1, 4).reshape(n, c, h, grid_size * wp)
+    out = torch.empty((ng // grid_size, c, h, wp * grid_size), dtype=x.dtype, device=x.device,
+                      memory_format=torch.channels_last)
+    src, dst = x.unflatten(0, (ng // grid_size, grid_size)), patch_view(out, grid_size)
+    if lo is None:
+        dst.copy_(src)
+    else:
+        torch.clamp(src, lo, hi, out=dst)
+    return out
+
+
+def channels_last(w: torch.Tensor) -> torch.Tensor:
+    return w.contiguous(memory_format=torch.channels_last)
+
+
+def conv_up2(x: torch.Tensor, w_t: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None):
+    """Zero-insert 2x, convolve with the kxk kernel, low-pass with a 4x4 FIR, add `bias`: the official up=2
+    conv2d_resample ('same' output) as a stride-2 transposed convolution (w_t [I, O, k, k]) followed by a
+    depthwise FIR (taps [O, 1, 4, 4], flipped, gain included) that pads by itself."""
+    k, fw = w_t.shape[-1], taps.shape[-1]
+    assert fw == 4 and k % 2 == 1, "the FIR path assumes 4 taps and an odd kernel"
+    x = F.conv_transpose2d(x, w_t, stride=2)  # 2H + k - 2 rows; the FIR brings them to 2H
+    return F.conv2d(x, taps, bias, padding=(fw + 1 - k) // 2, groups=taps.shape[0])
 
 
 # --- layers -------------------------------------------------------------------------------------------
@@ -127,27 +168,56 @@ class PatchWiseSynthesisLayer(torch.nn.Module):
             self.noise_strength = torch.nn.Parameter(torch.zeros([]))
         self.bias = torch.nn.Parameter(torch.zeros([out_channels]))
 
-    def forward(self, x: torch.Tensor, anchors: torch.Tensor, weights: torch.Tensor, noise_mode: str = "none",
-                gain: float = 1.0) -> torch.Tensor:
-        """x [N, I, R/up, R/up], anchors [N, 3, w_dim], weights [N, 3, R/up] -> [N, O, R, R]."""
-        res_in = self.resolution // self.up
-        assert x.shape[1:] == (self.in_channels, res_in, res_in), f"got {tuple(x.shape)}"
-        x = x * column_styles(self.affine, anchors, weights)
-        # The demodulation coefficient is one constant per output channel: fold it into the weight.
-        w = self.weight * (self.weight.square().sum(dim=[1, 2, 3]) + 1e-8).rsqrt().view(-1, 1, 1, 1)
-        x = to_patches(x, self.grid_size)
+    def prepared(self, gain: float) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(conv weight, FIR taps or None, bias) with demodulation and activation gain folded in, in the
+        layout the convolutions want; cached while the parameters stay unchanged and need no gradient."""
+        key = (gain, self.weight._version, self.bias._version, self.weight.device, self.weight.dtype)
+        if getattr(self, "_prepared", None) is not None and self._prepared[0] == key:
+            return self._prepared[1]
+        # Demodulation is one constant per output channel and lrelu(g z) = g lrelu(z) for g > 0, so both
+        # scale the weight; bias and gain then ride inside the convolution.
+        g = self.act_gain * gain
+        demod = (self.weight.square().sum(dim=[1, 2, 3]) + 1e-8).rsqrt()
+        w = self.weight * (demod * g).view(-1, 1, 1, 1)
+        taps = None
         if self.up == 2:
-            x = conv2d_up2(x, w, self.resample_filter)
-        else:
-            x = F.conv2d(x, w, padding=w.shape[-1] // 2)
-        x = from_patches(x, self.grid_size)
+            w = channels_last(w.transpose(0, 1))
+            f = (self.resample_filter * 4).flip([0, 1])
+            taps = channels_last(f[None, None].expand(self.out_channels, 1, *f.shape))
+        out = (channels_last(w), taps, self.bias * g)
+        if not (torch.is_grad_enabled() and self.weight.requires_grad):
+            self._prepared = (key, out)
+        return out
+
+    def forward(self, x: torch.Tensor | list[torch.Tensor], anchors: torch.Tensor, weights: torch.Tensor,
+                noise_mode: str = "none", gain: float = 1.0) -> torch.Tensor:
+        """x [N, I, R/up, R/up] (or parts of it along I, e.g. activations and coordinates), anchors
+        [N, 3, w_dim], weights [N, 3, R/up] -> [N, O, R, R]."""
+        res_in = self.resolution // self.up
+        parts = [x] if isinstance(x, torch.Tensor) else x
+        shape = (sum(p.shape[1] for p in parts), *parts[0].shape[2:])
+        assert shape == (self.in_channels, res_in, res_in), f"got {shape}"
+        w, taps, bias = self.prepared(gain)
+        g = self.act_gain * gain
+        noise = None
         if self.use_noise and noise_mode == "const":
-            x = x + self.noise_const * self.noise_strength
+            noise = self.noise_const * (self.noise_strength * g)
         elif self.use_noise and noise_mode == "random":
             r = self.resolution
-            x = x + torch.randn([x.shape[0], 1, r, r], device=x.device) * self.noise_strength
-        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
-        return bias_act(x, self.bias, act="lrelu", gain=self.act_gain * gain, clamp=clamp)
+            noise = torch.randn([parts[0].shape[0], 1, r, r], device=x.device) * (self.noise_strength * g)
+        x = to_patches(x, self.grid_size, column_styles(self.affine, anchors, weights))
+        fused_bias = None if noise is not None else bias
+        x = conv_up2(x, w, taps, fused_bias) if self.up == 2 else F.conv2d(x, w, fused_bias,
+                                                                            padding=w.shape[-1] // 2)
+        alpha, clamp = ACTIVATIONS["lrelu"].def_alpha, self.conv_clamp
+        if noise is not None:  # the frame's noise is not aligned to patches: add it to the whole frame
+            x = patches_to_frames(x, self.grid_size) + noise + bias.view(1, -1, 1, 1)
+            x = F.leaky_relu_(x, alpha)
+            return x if clamp is None else x.clamp_(-clamp * gain, clamp * gain)
+        # lrelu is increasing: clamp(lrelu(z), -c, c) = lrelu(clamp(z, -c / alpha, c)); the clamp is the copy
+        if clamp is None:
+            return F.leaky_relu_(patches_to_frames(x, self.grid_size), alpha)
+        return F.leaky_relu_(patches_to_frames(x, self.grid_size, -clamp * gain / alpha, clamp * gain), alpha)
 
 
 class ToRGBLayer(torch.nn.Module):
@@ -163,8 +233,8 @@ class ToRGBLayer(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, anchors: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         x = x * column_styles(self.affine, anchors, weights)
-        x = F.conv2d(x, self.weight * self.weight_gain)
-        return bias_act(x, self.bias, clamp=self.conv_clamp)
+        x = F.conv2d(x, channels_last(self.weight * self.weight_gain), self.bias)  # 1x1: no patch split
+        return x if self.conv_clamp is None else x.clamp_(-self.conv_clamp, self.conv_clamp)
 
 
 class GridInput(torch.nn.Module):
@@ -191,7 +261,8 @@ class GridInput(torch.nn.Module):
         x = self.input_column.view(1, -1, r, 1).expand(n, -1, r, r)
         x = x * column_styles(self.affine, anchors, weights)
         coords = frame_coords(left_borders_idx, r, self.grid_size, self.w_coord_dist)
-        return torch.cat([x, coordinate_features(self.basis, coords)], dim=1)
+        return torch.cat([x.contiguous(memory_format=torch.channels_last),
+                          coordinate_features(self.basis, coords)], dim=1)
 
 
 class GenInput(torch.nn.Module):
@@ -216,8 +287,8 @@ class GenInput(torch.nn.Module):
 
 
 class ModulatedCoordFuser(torch.nn.Module):
-    """Concatenates the frame's fixed wavefront coordinate features to x (the name is the official one;
-    with logarithmic coordinates nothing is modulated)."""
+    """The frame's fixed wavefront coordinate features, which conv0 reads after the activations (the name is
+    the official one; with logarithmic coordinates nothing is modulated)."""
 
     def __init__(self, spec: CoordSpec, resolution: int, grid_size: int, w_coord_dist: float,
                  remove_lowest_freq: bool):
@@ -231,5 +302,6 @@ class ModulatedCoordFuser(torch.nn.Module):
         return self.basis.shape[0] * (2 if self.use_cosine else 1)
 
     def forward(self, x: torch.Tensor, left_borders_idx: torch.Tensor) -> torch.Tensor:
+        """x [N, C, R, R] -> coordinate features [N, total_dim, R, R] (channels-last)."""
         coords = frame_coords(left_borders_idx, x.shape[2], self.grid_size, self.w_coord_dist)
-        return torch.cat([x, coordinate_features(self.basis, coords, self.use_cosine).to(x.dtype)], dim=1)
+        return coordinate_features(self.basis, coords, self.use_cosine).to(x.dtype)
