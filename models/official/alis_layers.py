@@ -203,8 +203,8 @@ class PatchWiseSynthesisLayer(torch.nn.Module):
         if self.use_noise and noise_mode == "const":
             noise = self.noise_const * (self.noise_strength * g)
         elif self.use_noise and noise_mode == "random":
-            r = self.resolution
-            noise = torch.randn([parts[0].shape[0], 1, r, r], device=x.device) * (self.noise_strength * g)
+            r, first = self.resolution, parts[0]
+            noise = torch.randn([first.shape[0], 1, r, r], device=first.device) * (self.noise_strength * g)
         x = to_patches(x, self.grid_size, column_styles(self.affine, anchors, weights))
         fused_bias = None if noise is not None else bias
         x = conv_up2(x, w, taps, fused_bias) if self.up == 2 else F.conv2d(x, w, fused_bias,
