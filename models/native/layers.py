@@ -61,16 +61,16 @@ def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
     """Per-pixel style from K codes, blended variance-preservingly about the mean code.
 
     w [N, K, w_dim], weights [N, K, H, W] (non-negative, summing to one), w_avg [w_dim] -> styles
-    [N, C, H, W]: A(w_avg) + sum_k a_k (A(w_k) - A(w_avg)) / |a|. A plain linear blend (ALIS's
-    SA-AdaIN) shrinks the code's spread between anchors by |a| (to 1/2 at the centre of a 2D cell),
-    so halfway between anchors the image is measurably softer than at them and the anchor lattice
-    shows as a grid; dividing by |a| keeps the style's covariance the same at every pixel. Where one
-    weight is 1 the result is A(w_k) exactly (the correction term is multiplied by exactly 0)."""
-    s = affine(w)  # [N, K, C]
-    linear = torch.einsum("nkc,nkhw->nchw", s, weights)
-    gain = weights.square().sum(1, keepdim=True).sqrt().reciprocal() - 1.0  # [N, 1, H, W]; 0 at one-hot
-    centre = affine(w_avg[None])[0][None, :, None, None]  # [1, C, 1, 1]
-    return linear + (linear - centre) * gain
+    [N, C, H, W] = A(w_avg) + sum_k b_k (A(w_k) - A(w_avg)) with b = weights / |weights|. A plain
+    linear blend (ALIS's SA-AdaIN) shrinks the code's spread between anchors by |weights| (to 1/2 at
+    the centre of a 2D cell), so halfway between anchors the image is measurably softer than at them
+    and the anchor lattice shows as a grid; b keeps the style's covariance the same at every pixel.
+    Computed as one blend of K + 1 codes, the mean code weighted 1 - sum_k b_k: where one weight is
+    1 the result is A(w_k) exactly."""
+    b = weights / weights.square().sum(1, keepdim=True).sqrt()  # [N, K, H, W]
+    b = torch.cat([b, 1.0 - b.sum(1, keepdim=True)], dim=1)  # [N, K + 1, H, W]
+    s = affine(torch.cat([w, w_avg.expand(w.shape[0], 1, -1)], dim=1))  # [N, K + 1, C]
+    return torch.einsum("nkc,nkhw->nchw", s, b)
 
 
 class SpatialModConv(nn.Module):
@@ -101,7 +101,7 @@ class SpatialModConv(nn.Module):
         # lrelu(a * v) = a * lrelu(v) for a > 0, so the activation gain is folded into the
         # demodulation, the noise strength and the bias: one pass fewer over the activations.
         g2 = LRELU_GAIN ** 2
-        demod = F.conv2d(s_out.square(), weight.square().sum(dim=(2, 3), keepdim=True) / g2)
+        demod = conv1x1(s_out.square(), weight.square().sum(dim=(2, 3)) / g2)
         bias = (self.bias * LRELU_GAIN).view(1, -1, 1, 1)
         has_noise = noise is not None and self.noise_strength is not None
         if torch.is_grad_enabled():
@@ -127,7 +127,17 @@ class ToRGB(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels)
 
     def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x * styles, self.weight * self.weight_gain, self.bias)
+        return conv1x1(x * styles, self.weight[:, :, 0, 0] * self.weight_gain, self.bias)
+
+
+def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """[N, Cin, H, W] x [Cout, Cin] -> [N, Cout, H, W] as one matrix product (on the CPU F.conv2d
+    takes its slow im2col path for 1x1 kernels)."""
+    n, c, h, w = x.shape
+    y = torch.matmul(weight, x.reshape(n, c, h * w))
+    if bias is not None:
+        y = y + bias[:, None]
+    return y.view(n, -1, h, w)
 
 
 def upsample2x_valid(x: torch.Tensor) -> torch.Tensor:
