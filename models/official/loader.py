@@ -101,7 +101,7 @@ def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module,
         with torch.random.fork_rng(devices=[]):  # construction draws random init; keep the caller's RNG
             gen = FAMILIES[family](*obj.init_args, **obj.init_kwargs)
     except (TypeError, ValueError, AssertionError, KeyError) as e:
-        raise ModelLoadError(f"{where}: a {family} Generator cannot be built from the pickle's arguments "
+        raise ModelLoadError(f"{where}: its {family} Generator cannot be built from the pickle's arguments "
                              f"({type(e).__name__}: {e})") from None
     copy_tensors(gen, obj.params, where)
     gen.eval().requires_grad_(False)
