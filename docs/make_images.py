@@ -1,6 +1,9 @@
 """Render the README's pictures from a model: a 4096x512 panorama and a 2x2 grid of far-apart crops.
 
-    python docs/make_images.py --model landscape --seed 7 [--scale 4]
+    python docs/make_images.py --model landscape --seed 7 [--scale 4] [--crops 20]
+
+--crops N also writes crops.png, N crops at random world x (anywhere in +-2^24) around the horizon
+in a 5-wide contact sheet: the model card's look test.
 
 --scale N renders the world at 1/N of the picture size and enlarges it N times (Lanczos): a model
 trained on small tiles shows its world at a size a person can see. The caption in the README says
@@ -31,6 +34,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--horizon", type=float, default=0.5, help="horizon height as a fraction of a picture")
     ap.add_argument("--out", default=str(Path(__file__).parent))
+    ap.add_argument("--crops", type=int, default=0, help="also write crops.png with this many random crops")
     args = ap.parse_args()
     world = World(load_model(args.model), Scene(model=args.model, seed=args.seed), tile_batch=1)
     s = args.scale
@@ -42,7 +46,21 @@ def main() -> None:
     for i, c in enumerate(crops):
         grid.paste(c, ((i % 2) * 1024, (i // 2) * 512))
     grid.save(Path(args.out) / "far_apart.png")
-    print(f"wrote panorama.png and far_apart.png to {args.out} (world scale 1/{s})")
+    if args.crops:
+        contact_sheet(world, args.crops, top, s, args.seed).save(Path(args.out) / "crops.png")
+    print(f"wrote panorama.png and far_apart.png{' and crops.png' if args.crops else ''} to {args.out} "
+          f"(world scale 1/{s})")
+
+
+def contact_sheet(world: World, n: int, top: int, scale: int, seed: int) -> Image.Image:
+    """n crops of 512x512 at random world x (same rows as the panorama), 5 per row."""
+    import numpy as np
+
+    xs = np.random.default_rng(seed).integers(-(1 << 24), 1 << 24, n)
+    sheet = Image.new("RGB", (5 * 512, -(-n // 5) * 512))
+    for i, x in enumerate(xs):
+        sheet.paste(picture(world, int(x), top, 512, 512, scale), ((i % 5) * 512, (i // 5) * 512))
+    return sheet
 
 
 if __name__ == "__main__":
