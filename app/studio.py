@@ -127,7 +127,7 @@ class Studio:
 
         old = self.scheduler
         self.world, self.model_name, self.loading = world, name, None
-        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1)
+        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1, niceness=4)
         self.canvas.set_source(self.scheduler, world.tile_size)
         self.tools.selection = self.tools.stats_rect = None
         self._errors_seen = 0

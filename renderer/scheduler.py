@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 from collections import Counter, deque
@@ -97,7 +98,8 @@ class TileScheduler:
     of the ring rendered around the view (doubled ahead of the motion)."""
 
     def __init__(self, world, cache_bytes: int = 512 << 20, batch: int = 4, prefetch: int = 1,
-                 window: int = 256):
+                 window: int = 256, niceness: int = 0):
+        self.niceness = niceness  # raised for the worker thread only: the UI wins a contended core
         self.cache = TileCache(cache_bytes)
         self.batch = max(1, int(batch))
         self.prefetch = max(0, int(prefetch))
@@ -283,6 +285,11 @@ class TileScheduler:
         return [r for t in tiles for r in self._render(world, [t])]
 
     def _run(self) -> None:
+        if self.niceness:
+            try:  # Linux schedules threads individually: this lowers the worker alone
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
+            except (AttributeError, OSError):  # other systems: the worker keeps the UI's priority
+                pass
         while (job := self._take()) is not None:
             world, batch = job
             t0 = time.perf_counter()
