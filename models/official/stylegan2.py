@@ -10,32 +10,30 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...ops import winograd
 from ...ops.bias_act import ACTIVATIONS, bias_act
-from ...ops.upfirdn2d import filter_size, setup_filter, upfirdn2d, upsample2d
+from ...ops.conv2d_resample import conv2d_up2, phase_kernels, upsample_conv2d
+from ...ops.cpu_kernels import bias_lrelu_
+from ...ops.upfirdn2d import setup_filter, upsample2d
 from .mapping import FullyConnectedLayer, MappingNetwork
 
 NOISE_MODES = ("random", "const", "none")
+SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": ACTIVATIONS["lrelu"].def_alpha}  # act(g x) = g act(x), g > 0
 
 
-def conv2d_up2(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, groups: int = 1) -> torch.Tensor:
-    """Upsample 2x then convolve (true convolution) with `w` [O, I/g, k, k] and low-pass `f`: [N, I, H, W] ->
-    [N, O, 2H, 2W] with 'same' padding. Convolving the zero-inserted image equals a strided transposed
-    convolution, which skips the zeros; the FIR then removes the images of the spectrum."""
-    o, i, k, _ = w.shape
-    if k == 1:  # a 1x1 kernel commutes with upsampling: convolve at the low rate
-        return upsample2d(F.conv2d(x, w, groups=groups), f)
-    fw, _ = filter_size(f)
-    p0, p1 = k // 2 + (fw + 1) // 2 - (k - 1), k // 2 + (fw - 2) // 2 - (k - 2)
-    pt = max(min(-p0, -p1), 0)  # let the transposed conv crop what the FIR padding would crop
-    wt = w.reshape(groups, o // groups, i, k, k).transpose(1, 2).reshape(groups * i, o // groups, k, k)
-    x = F.conv_transpose2d(x, wt, stride=2, padding=pt, groups=groups)
-    return upfirdn2d(x, f, padding=[p0 + pt, p1 + pt, p0 + pt, p1 + pt], gain=4)
+def modulate(kernel: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """[O, I, kh, kw] times per-sample factors [N, O or 1, I] -> grouped-conv weights [N * O, I, kh, kw]."""
+    w = kernel.unsqueeze(0) * scale.unsqueeze(3).unsqueeze(4)
+    return w.reshape(scale.shape[0] * kernel.shape[0], *kernel.shape[1:])
 
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, up: int = 1,
-                     resample_filter: torch.Tensor | None = None, demodulate: bool = True) -> torch.Tensor:
-    """Per-sample weights weight * style (input channels), normalised per output channel when `demodulate`;
-    [N, I, H, W] -> [N, O, H*up, W*up], run as one grouped convolution over the batch."""
+                     resample_filter: torch.Tensor | None = None, demodulate: bool = True,
+                     gain: float = 1.0, derived: dict | None = None) -> torch.Tensor:
+    """Per-sample weights weight * style (input channels), normalised per output channel when `demodulate`,
+    times `gain`; [N, I, H, W] -> [N, O, H*up, W*up], run as one grouped convolution over the batch.
+    `derived`: the weight's `energy` (squares summed over the taps) and `phases` (ops.conv2d_resample), kept
+    by the layer while its weight is unchanged."""
     n, _, h, wd = x.shape
     o, i, k, _ = weight.shape
     assert x.shape[1] == i and styles.shape == (n, i), f"x {tuple(x.shape)}, w {tuple(weight.shape)}"
@@ -43,12 +41,27 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         # FP16 would overflow on large styles/weights; demodulation cancels these scales exactly.
         weight = weight * (1 / np.sqrt(i * k * k) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
-    w = weight.unsqueeze(0) * styles.reshape(n, 1, i, 1, 1)  # [N, O, I, k, k]
+        derived = None
+    derived = derived or {}
+    # One factor per (sample, output, input) slice, so the weights are modulated in a single pass.
+    scale = styles.reshape(n, 1, i)
     if demodulate:
-        w = w * (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, o, 1, 1, 1)
-    x = x.reshape(1, n * i, h, wd)
-    w = w.reshape(n * o, i, k, k).to(x.dtype)
-    x = conv2d_up2(x, w, resample_filter, groups=n) if up == 2 else F.conv2d(x, w, padding=k // 2, groups=n)
+        # |weight * style|^2 summed over I, k, k without forming the modulated weights first.
+        energy = derived["energy"] if "energy" in derived else weight.square().sum(dim=[2, 3])  # [O, I]
+        scale = scale * (styles.square() @ energy.t() + 1e-8).rsqrt().reshape(n, o, 1)
+    if gain != 1:
+        scale = scale * gain
+    if n > 1:
+        x = x.reshape(1, n * i, h, wd)
+    if up == 2 and k > 1:
+        phases = derived["phases"] if "phases" in derived else phase_kernels(weight)
+        x = upsample_conv2d(x, [modulate(p, scale).to(x.dtype) for p in phases], resample_filter, groups=n)
+    else:
+        w = modulate(weight, scale).to(x.dtype)  # 1x1 kernels upsample after convolving
+        if up == 2:
+            x = conv2d_up2(x, w, resample_filter, n)
+        else:
+            x = winograd.conv2d(x, w, padding=k // 2, groups=n)
     return x.reshape(n, o, h * up, wd * up)
 
 
@@ -117,14 +130,41 @@ class SynthesisLayer(torch.nn.Module):
         assert noise_mode in NOISE_MODES, f"noise_mode must be one of {NOISE_MODES}"
         res_in = self.resolution // self.up
         assert x.shape[1:] == (self.in_channels, res_in, res_in), f"got {tuple(x.shape)}"
-        x = modulated_conv2d(x, self.weight, self.affine(w), up=self.up, resample_filter=self.resample_filter)
+        # (Leaky) ReLU commutes with a positive scale, so the output gain goes into the weights, noise and
+        # bias (free) instead of a pass over the output; the clamp still sees the same values.
+        fold = self.act_gain * gain if self.activation in SLOPES else 1.0
+        x = modulated_conv2d(x, self.weight, self.affine(w), up=self.up, resample_filter=self.resample_filter,
+                             gain=fold, derived=self._derived())
+        noise = None
         if self.use_noise and noise_mode == "random":
             r = self.resolution
-            x = x + torch.randn([x.shape[0], 1, r, r], device=x.device).to(x.dtype) * self.noise_strength
+            noise = torch.randn([x.shape[0], 1, r, r], device=x.device).to(x.dtype)
+            noise = noise * (self.noise_strength * fold)
         elif self.use_noise and noise_mode == "const":
-            x = x + (self.noise_const * self.noise_strength).to(x.dtype)
+            noise = (self.noise_const * (self.noise_strength * fold)).to(x.dtype)
         clamp = None if self.conv_clamp is None else self.conv_clamp * gain
-        return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=self.act_gain * gain, clamp=clamp)
+        if self.activation not in SLOPES:
+            x = x if noise is None else x + noise
+            return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=self.act_gain * gain,
+                            clamp=clamp)
+        if noise is not None and noise.ndim == 4:  # per-sample random noise [N, 1, R, R]
+            x, noise = (x, noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
+        return bias_lrelu_(x, (self.bias * fold).to(x.dtype), noise, slope=SLOPES[self.activation], gain=1.0,
+                           clamp=clamp)
+
+    def _derived(self) -> dict:
+        """Tensors computed from the weight alone, kept while the weight is unchanged (inference)."""
+        w = self.weight
+        if torch.is_grad_enabled() and w.requires_grad:
+            return {}
+        key = (w.data_ptr(), w._version, w.dtype, w.device)
+        if getattr(self, "_derived_key", None) != key:
+            w = w.detach()
+            self._derived_cache = {"energy": w.square().sum(dim=[2, 3])}
+            if self.up == 2 and w.shape[-1] > 1:
+                self._derived_cache["phases"] = phase_kernels(w)
+            self._derived_key = key
+        return self._derived_cache
 
 
 class ToRGBLayer(torch.nn.Module):

@@ -11,58 +11,20 @@
 // phase-major in g = up / down phases and is interleaved once per output row. Inserted zeros are never
 // multiplied.
 
-#include <torch/extension.h>
+#include "kernels.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <vector>
 
+#include "fir_rows.h"
+
 namespace {
 
-// y[i] (= or +=) sum_k a[k] * x[k][i] for K taps; K is a constant so the sum stays in registers.
-template <int K, bool Init>
-inline void madd(float* __restrict y, const float* const* x, const float* a, int n) {
-  const float* p[K];
-  float c[K];
-  for (int k = 0; k < K; ++k) {
-    p[k] = x[k];
-    c[k] = a[k];
-  }
-  for (int i = 0; i < n; ++i) {
-    float s = Init ? 0.0f : y[i];
-    for (int k = 0; k < K; ++k) s += c[k] * p[k][i];
-    y[i] = s;
-  }
-}
-
-template <int K>
-inline void madd(float* y, const float* const* x, const float* a, int n, bool init) {
-  init ? madd<K, true>(y, x, a, n) : madd<K, false>(y, x, a, n);
-}
-
-// y[i] = sum over taps of a[k] * x[k][i], taps in order, eight at a time (one pass over y per group).
-void combine(float* y, const float* const* x, const float* a, int taps, int n) {
-  if (taps == 0) {
-    std::fill(y, y + n, 0.0f);
-    return;
-  }
-  int k = 0;
-  for (; taps - k >= 8; k += 8) madd<8>(y, x + k, a + k, n, k == 0);
-  const bool init = k == 0;
-  switch (taps - k) {
-    case 7: madd<7>(y, x + k, a + k, n, init); break;
-    case 6: madd<6>(y, x + k, a + k, n, init); break;
-    case 5: madd<5>(y, x + k, a + k, n, init); break;
-    case 4: madd<4>(y, x + k, a + k, n, init); break;
-    case 3: madd<3>(y, x + k, a + k, n, init); break;
-    case 2: madd<2>(y, x + k, a + k, n, init); break;
-    case 1: madd<1>(y, x + k, a + k, n, init); break;
-    default: break;
-  }
-}
-
-int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-int ceil_div(int a, int b) { return (a + b - 1) / b; }
+using fir_rows::ceil_div;
+using fir_rows::combine;
+using fir_rows::floor_div;
 
 // One output phase of a polyphase upsampler: outputs r + up * m (m < count) read the padded input at
 // m + offset[t] with weight weight[t].
@@ -199,16 +161,6 @@ struct PlaneWorker {
   }
 };
 
-std::vector<float> taps_of(const torch::Tensor& f, bool flip, float scale) {
-  auto c = f.contiguous();
-  const float* d = c.data_ptr<float>();
-  const int n = static_cast<int>(c.numel());
-  std::vector<float> g(n);
-  // The reference convolves (flipped taps); flip_filter asks for correlation (taps as given).
-  for (int k = 0; k < n; ++k) g[k] = (flip ? d[k] : d[n - 1 - k]) * scale;
-  return g;
-}
-
 Plan make_plan(int H, int W, const torch::Tensor& fu, const torch::Tensor& fd, int up, int down, int px0,
                int px1, int py0, int py1, float gain, float slope, float clamp, bool flip) {
   Plan p;
@@ -233,7 +185,7 @@ Plan make_plan(int H, int W, const torch::Tensor& fu, const torch::Tensor& fd, i
   p.mo = ceil_div(p.Wo, p.g);
 
   // A separable filter is applied once per axis, so each pass carries sqrt(up * up) = up.
-  p.gu = taps_of(fu, flip, static_cast<float>(up));
+  p.gu = conv_taps(fu, flip, static_cast<float>(up));
   int lo = 0, hi = W - 1;
   p.hup.resize(up);
   for (int r = 0; r < up; ++r) {
@@ -252,9 +204,9 @@ Plan make_plan(int H, int W, const torch::Tensor& fu, const torch::Tensor& fd, i
   p.pad_right = hi - (W - 1);
 
   if (fd.dim() == 1)
-    p.gdx = p.gdy = taps_of(fd, flip, 1.0f);
+    p.gdx = p.gdy = conv_taps(fd, flip, 1.0f);
   else
-    p.gd2 = taps_of(fd.flatten(), flip, 1.0f);  // reversing the flat taps flips both axes
+    p.gd2 = conv_taps(fd.flatten(), flip, 1.0f);  // reversing the flat taps flips both axes
   p.hoff.resize(p.g * p.fdw);
   p.ocount.resize(p.g);
   for (int s = 0; s < p.g; ++s) {
@@ -299,4 +251,6 @@ torch::Tensor filtered_lrelu(torch::Tensor x, torch::Tensor fu, torch::Tensor fd
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("filtered_lrelu", &filtered_lrelu, "fused filtered leaky ReLU (CPU, float32, inference)");
+  m.def("bias_noise_lrelu_", &bias_noise_lrelu_, "(x + noise) + bias -> leaky ReLU, gain, clamp, in place");
+  m.def("fir_phases", &fir_phases, "FIR low-pass of an image given as its four 2x2 polyphase components");
 }

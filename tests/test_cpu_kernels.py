@@ -1,5 +1,6 @@
-"""The fused CPU filtered_lrelu kernel gives the pure-torch reference's values, and the op falls back to
-the reference where the kernel does not apply (gradients) or cannot be built (no compiler).
+"""The fused CPU kernels give the pure-torch reference ops' values (filtered_lrelu; StyleGAN2's layer
+epilogue and up-conv low-pass), and the ops fall back to the reference where a kernel does not apply
+(gradients) or cannot be built (no compiler).
 
 The official numbers are the filtered_lrelu cases of fixtures/ops_reference.npz (official `impl='ref'`
 outputs on StyleGAN3-T/R layer geometries; see test_ops_reference.py)."""
@@ -17,8 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from infiniscape.ops import filtered_lrelu_cpu as fused
+from infiniscape.ops import cpu_kernels as fused
+from infiniscape.ops.bias_act import bias_act
+from infiniscape.ops.conv2d_resample import interleave
 from infiniscape.ops.filtered_lrelu import filtered_lrelu as reference
+from infiniscape.ops.upfirdn2d import setup_filter, upfirdn2d
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ops_reference.npz"
 HAVE_COMPILER = shutil.which(os.environ.get("CXX", "c++")) is not None and shutil.which("ninja") is not None
@@ -79,6 +83,40 @@ def test_kernel_reproduces_official_stylegan3_layers():
         assert (y - t["y"]).abs().max().item() <= 1e-5, layer
 
 
+@needs_kernel
+def test_stylegan2_epilogue_gives_bias_act_values():
+    """(x + noise) + bias -> leaky ReLU -> gain -> clamp, in the reference's order: the same floats."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 5, 9, 7, generator=gen) * 3
+    b, noise = torch.randn(5, generator=gen), torch.randn(9, 7, generator=gen)
+    for nz, slope, gain, clamp in [(noise, 0.2, 1.0, 2.5), (None, 0.2, 1.4, None), (noise, 0.0, 2.0, None),
+                                   (None, 1.0, 1.0, 0.5)]:
+        want = bias_act(x + (0 if nz is None else nz), b, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
+        y = x.clone()
+        got = fused.bias_lrelu_(y, b, nz, slope=slope, gain=gain, clamp=clamp)
+        assert got.data_ptr() == y.data_ptr() and torch.equal(got, want), (slope, gain, clamp)
+
+
+@needs_kernel
+def test_low_pass_read_from_phases_equals_interleave_then_upfirdn2d():
+    gen = torch.Generator().manual_seed(2)
+    for h, w, extra, f, pad in [(9, 7, 1, [1, 3, 3, 1], [1, 1, 1, 1]), (6, 6, 0, [1, 3, 3, 1], [2, 1, 2, 1]),
+                                (8, 5, 1, [1, 2, 1], [0, -1, 1, 0]),
+                                (5, 8, 0, [1, 4, 6, 4, 1], [3, 2, 2, 3])]:
+        # phases of an image with (2h + extra) rows and (2w + extra) columns
+        shapes = [(h + extra, w + extra), (h + extra, w), (h, w + extra), (h, w)]
+        parts = [torch.randn(2, 3, *s, generator=gen) for s in shapes]
+        f2 = setup_filter(f)  # 2D and normalised, as StyleGAN2's resample_filter buffer
+        want = upfirdn2d(interleave(parts), f2, padding=pad, gain=4)
+        got = fused.fir_phases(parts, f2, padding=pad, gain=4)
+        assert got is not None and _max_rel_diff(got, want) <= 1e-6, (h, w, extra, f, pad)
+
+
+def test_phases_of_a_non_separable_filter_are_left_to_the_reference():
+    parts = [torch.randn(1, 1, 4, 4)] * 4
+    assert fused.fir_phases(parts, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), padding=0) is None
+
+
 def test_gradients_flow_through_the_reference():
     x = torch.randn(1, 2, 10, 10, requires_grad=True)
     b = torch.zeros(2, requires_grad=True)
@@ -97,7 +135,7 @@ def test_without_a_compiler_the_op_falls_back_to_the_reference(tmp_path):
     with the reference's exact values, and says once why the kernel is unavailable."""
     script = textwrap.dedent("""
         import torch
-        from infiniscape.ops import filtered_lrelu_cpu as fused
+        from infiniscape.ops import cpu_kernels as fused
         from infiniscape.ops.filtered_lrelu import filtered_lrelu as reference
         torch.manual_seed(0)
         x, f, b = torch.randn(1, 4, 9, 9), torch.randn(12), torch.randn(4)
@@ -112,5 +150,5 @@ def test_without_a_compiler_the_op_falls_back_to_the_reference(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"unavailable: RuntimeError: no C++ compiler ({env['CXX']!r} not found)"
-    assert proc.stderr.count("fused filtered_lrelu unavailable") == 1
+    assert proc.stderr.count("fused CPU kernels unavailable") == 1
     assert not (tmp_path / "cache").exists()  # nothing was built or half-built

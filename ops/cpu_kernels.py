@@ -1,11 +1,14 @@
-"""Fused CPU filtered leaky ReLU, compiled on first use with torch.utils.cpp_extension + ninja.
+"""Fused CPU kernels (csrc/), compiled on first use with torch.utils.cpp_extension + ninja.
 
-`filtered_lrelu` here takes the reference's arguments and gives its result (ops/filtered_lrelu.py, same
-tap order). It runs the C++ kernel (csrc/filtered_lrelu.cpp) for float32 CPU inference with a 1D
-upsampling filter and `down` dividing `up` (every StyleGAN3 layer), and the pure-torch reference
-otherwise: when a gradient is wanted, on other devices or dtypes, and when no compiler is available.
-The app works without a compiler; kernels only make it faster. The build is cached per user
-(``$INFINISCAPE_CACHE`` or ``~/.cache/infiniscape``); ``INFINISCAPE_NO_KERNELS=1`` forces the reference.
+Each op takes its reference's arguments and gives its values (up to float rounding):
+- `filtered_lrelu`: ops/filtered_lrelu.py, for a 1D upsampling filter and `down` dividing `up` (every
+  StyleGAN3 layer), one pass over each plane instead of a depthwise FIR on 4x-upsampled maps;
+- `bias_lrelu_`: StyleGAN2's layer epilogue (noise, bias, leaky ReLU, gain, clamp) in one pass;
+- `fir_phases`: the low-pass after StyleGAN2's 2x up-convolution, read from its four phase convolutions.
+The pure-torch reference runs where a kernel does not apply (a gradient is wanted, another device or
+dtype) or cannot be built (no compiler): the app works without a compiler; kernels only make it faster.
+The build is cached per user (``$INFINISCAPE_CACHE`` or ``~/.cache/infiniscape``);
+``INFINISCAPE_NO_KERNELS=1`` forces the reference ops.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from pathlib import Path
 import torch
 
 from . import filtered_lrelu as reference
+from .bias_act import bias_act
 from .upfirdn2d import parse_padding
 
-SOURCE = Path(__file__).parent / "csrc" / "filtered_lrelu.cpp"
+CSRC = Path(__file__).parent / "csrc"
+SOURCES = [CSRC / "filtered_lrelu.cpp", CSRC / "stylegan2_ops.cpp"]
+HEADERS = [CSRC / "kernels.h", CSRC / "fir_rows.h"]
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]  # OpenMP: at::parallel_for spreads the channels over cores
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,12 @@ def _cpu_signature() -> str:
 
 
 def _build_name() -> str:
-    h = hashlib.sha256(SOURCE.read_bytes())
+    h = hashlib.sha256()
+    for path in SOURCES + HEADERS:
+        h.update(path.read_bytes())
     for part in (torch.__version__, " ".join(CFLAGS), _cpu_signature()):
         h.update(part.encode())
-    return f"infiniscape_filtered_lrelu_{h.hexdigest()[:12]}"
+    return f"infiniscape_kernels_{h.hexdigest()[:12]}"
 
 
 def _build():
@@ -73,8 +81,8 @@ def _build():
     build_dir = cache_dir() / "torch_extensions" / name
     build_dir.mkdir(parents=True, exist_ok=True)
     if not any(build_dir.glob("*.so")):
-        log.warning("compiling the fused CPU filtered_lrelu kernel into %s (once, about a minute)", build_dir)
-    return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=CFLAGS,
+        log.warning("compiling the fused CPU kernels into %s (once, about a minute)", build_dir)
+    return cpp_extension.load(name=name, sources=[str(p) for p in SOURCES], extra_cflags=CFLAGS,
                               extra_ldflags=["-fopenmp"], build_directory=str(build_dir), verbose=False)
 
 
@@ -87,7 +95,7 @@ def kernel():
             except Exception as e:  # any failure to build or load means: use the reference
                 lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
                 _state["error"] = f"{type(e).__name__}: {lines[-1] if lines else e}"
-                log.warning("fused filtered_lrelu unavailable, using the pure-torch reference (%s)",
+                log.warning("fused CPU kernels unavailable, using the pure-torch reference ops (%s)",
                             _state["error"])
         return _state.get("module")
 
@@ -123,3 +131,46 @@ def filtered_lrelu(x: torch.Tensor, fu=None, fd=None, b=None, up=1, down=1, padd
     x0, x1, y0, y1 = parse_padding(padding)
     return mod.filtered_lrelu(x, fu, fd, b, up, down, x0, x1, y0, y1, float(gain), float(slope),
                               -1.0 if clamp is None else float(clamp), bool(flip_filter))
+
+
+# StyleGAN2's layer epilogue and up-conv low-pass (csrc/stylegan2_ops.cpp), with the reference's semantics.
+
+def bias_lrelu_(x: torch.Tensor, b: torch.Tensor, noise: torch.Tensor | None = None, slope: float = 0.2,
+                gain: float = reference.SQRT2, clamp: float | None = None) -> torch.Tensor:
+    """bias_act(x + noise, b, act='lrelu', alpha=slope, gain=gain, clamp=clamp), reusing x's storage (x is
+    consumed): one pass instead of five. `noise` is [H, W], shared by all channels."""
+    tensors = [t for t in (x, b, noise) if t is not None]
+    if (torch.is_grad_enabled() and any(t.requires_grad for t in tensors)) or x.device.type != "cpu" \
+            or x.dtype != torch.float32 or not x.is_contiguous() or (mod := kernel()) is None:
+        if noise is not None:
+            x = x.add_(noise)
+        return bias_act(x, b, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
+    empty = torch.empty(0)
+    return mod.bias_noise_lrelu_(x, empty if noise is None else noise.float(), b.float(), float(gain),
+                                 float(slope), -1.0 if clamp is None else float(clamp))
+
+
+def _square_root_filter(f: torch.Tensor) -> torch.Tensor | None:
+    """v with f == outer(v, v) for a 2D filter (StyleGAN2's [1, 3, 3, 1] low-pass), f for 1D, else None."""
+    if f.ndim == 1:
+        return f
+    rows = f.sum(dim=1)
+    total = rows.sum()
+    if f.shape[0] != f.shape[1] or total <= 0:
+        return None
+    v = rows / total.sqrt()
+    return v if torch.allclose(torch.outer(v, v), f, rtol=1e-5, atol=1e-8) else None
+
+
+def fir_phases(phases: list[torch.Tensor], f: torch.Tensor, padding=0,
+               gain: float = 1.0) -> torch.Tensor | None:
+    """upfirdn2d(y, f, padding=padding, gain=gain) for the image y whose polyphase components are
+    phases[2a + b] = y[:, :, a::2, b::2], without forming y; None where the kernel does not apply (the caller
+    interleaves and filters with the reference)."""
+    v = _square_root_filter(f)
+    if v is None or not all(_kernel_applies(p, v, None, None, 1, 1) for p in phases):
+        return None
+    if (mod := kernel()) is None:
+        return None
+    x0, x1, y0, y1 = parse_padding(padding)
+    return mod.fir_phases(phases, v.float(), x0, x1, y0, y1, float(gain))
