@@ -111,13 +111,29 @@ class StyleMap(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StyleMix:
+    """Style mixing (StyleGAN): the ws of layers [lo, hi) come from the latent of a second seed."""
+
+    seed: int
+    lo: int
+    hi: int
+
+
 @dataclass
 class RenderSettings:
     """Scene-wide knobs a render honours."""
 
     truncation: float = 1.0
-    noise_mode: str = "world"  # "world": noise from the latent lattice; "off": no noise
+    # "world": noise from the latent lattice (official nets: their constant noise); "off": no noise;
+    # "random": fresh noise every render (official nets only; not reproducible)
+    noise_mode: str = "world"
     style_map: StyleMap | None = None  # None: the model's own lattice interpolation
+    class_idx: int | None = None  # conditional networks: the class label (None: the model's default)
+    style_mix: StyleMix | None = None  # StyleGAN families: ws [lo, hi) from a second seed
+    # official seed grids / canvases: shift on the seed plane (the StyleGAN3 visualizer's latent x, y);
+    # fractional values blend the four neighbouring seeds
+    seed_offset: tuple[float, float] = (0.0, 0.0)
     extras: dict = field(default_factory=dict)
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import yaml
 
+from ..models.contract import StyleMix
 from ..models.errors import UserError
 from ..models.registry import DEFAULT_MODEL
 from .edits import FIELD_GROUPS, Resample, StyleAnchor
 from .fusion import FusionParams
 
 VERSION = 1
-NOISE_MODES = ("world", "off")
+NOISE_MODES = ("world", "off", "random")  # "random": official networks' fresh noise per render
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Scene:
     seed: int = 0
     truncation: float = 1.0
     noise_mode: str = "world"  # "world": noise from the seeded lattice; "off": no noise
+    class_idx: int | None = None  # conditional networks: the class label
+    style_mix: StyleMix | None = None  # StyleGAN families: ws [lo, hi) from a second seed
+    seed_offset: tuple[float, float] = (0.0, 0.0)  # official networks: fractional shift on the seed plane
     edits: list[Resample] = field(default_factory=list)
     styles: list[StyleAnchor] = field(default_factory=list)
     fusion: FusionParams = field(default_factory=FusionParams)
@@ -44,6 +48,10 @@ class Scene:
             "seed": int(self.seed),
             "truncation": float(self.truncation),
             "noise_mode": self.noise_mode,
+            **({"class": int(self.class_idx)} if self.class_idx is not None else {}),
+            **({"style_mix": {"seed": int(m.seed), "layers": [int(m.lo), int(m.hi)]}}
+               if (m := self.style_mix) is not None else {}),
+            **({"seed_offset": [float(v) for v in self.seed_offset]} if any(self.seed_offset) else {}),
             "fusion": {"radius": self.fusion.radius, "blur": self.fusion.blur, "step": self.fusion.step},
             "edits": [{"resample": {"field": e.field, "rect": rect(e.rect), "seed": int(e.seed),
                                     "stats_rect": rect(e.stats_rect), "feather": int(e.feather)}}
@@ -144,7 +152,7 @@ def _keys(d, where: str, allowed: set[str], required: set[str] = frozenset()) ->
 
 def scene_from_dict(data) -> Scene:
     d = _keys(data, "scene", {"version", "model", "model_hash", "seed", "truncation", "noise_mode", "edits",
-                              "styles", "fusion"}, {"version", "model"})
+                              "styles", "fusion", "class", "style_mix", "seed_offset"}, {"version", "model"})
     _check(d["version"] == VERSION, "version", f"{VERSION}", d["version"])
     _check(isinstance(d["model"], str) and bool(d["model"]), "model", "a config name or checkpoint path",
            d["model"])
@@ -155,6 +163,18 @@ def scene_from_dict(data) -> Scene:
            scene.model_hash)
     scene.noise_mode = d.get("noise_mode", "world")
     _check(scene.noise_mode in NOISE_MODES, "noise_mode", " or ".join(NOISE_MODES), scene.noise_mode)
+    if d.get("class") is not None:
+        scene.class_idx = _int(d["class"], "class")
+        _check(scene.class_idx >= 0, "class", "a class index >= 0", scene.class_idx)
+    if d.get("style_mix") is not None:
+        m = _keys(d["style_mix"], "style_mix", {"seed", "layers"}, {"seed", "layers"})
+        layers = m["layers"]
+        _check(isinstance(layers, list) and len(layers) == 2, "style_mix.layers", "[first, end]", layers)
+        lo, hi = (_int(v, "style_mix.layers") for v in layers)
+        _check(0 <= lo <= hi, "style_mix.layers", "0 <= first <= end", layers)
+        scene.style_mix = StyleMix(_int(m["seed"], "style_mix.seed"), lo, hi)
+    if d.get("seed_offset") is not None:
+        scene.seed_offset = _point(d["seed_offset"], "seed_offset")
     if d.get("fusion") is not None:
         f = _keys(d["fusion"], "fusion", {"radius", "blur", "step"})
         scene.fusion = FusionParams(**{k: _int(v, f"fusion.{k}") for k, v in f.items()})

@@ -3,6 +3,7 @@ through undoable actions that report exactly which tiles they change."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from .edits import (
     resample_blocks,
 )
 from .fusion import FusionStyleMap
-from .scene import Scene, load_scene, model_hash
+from .scene import NOISE_MODES, Scene, load_scene, model_hash
 
 
 def tiles_covering(tile_size: int, x: float, y: float, width: float, height: float) -> list[list[Tile]]:
@@ -114,8 +115,22 @@ class World:
     def settings(self, state: WorldState | None = None) -> RenderSettings:
         s = state or self.state
         style_map = FusionStyleMap(s.anchors, self._base.fusion) if s.anchors else None
-        return RenderSettings(truncation=self._base.truncation, noise_mode=self._base.noise_mode,
-                              style_map=style_map)
+        b = self._base
+        return RenderSettings(truncation=b.truncation, noise_mode=b.noise_mode, style_map=style_map,
+                              class_idx=b.class_idx, style_mix=b.style_mix, seed_offset=tuple(b.seed_offset))
+
+    def with_settings(self, **knobs) -> World:
+        """This world (same model, edits and undo history) under other scene-wide knobs: truncation,
+        noise_mode, class_idx, style_mix, seed_offset. Every tile may change."""
+        allowed = {"truncation", "noise_mode", "class_idx", "style_mix", "seed_offset"}
+        if not set(knobs) <= allowed:
+            raise UserError(f"not a scene-wide setting: {', '.join(sorted(set(knobs) - allowed))}")
+        if knobs.get("noise_mode", NOISE_MODES[0]) not in NOISE_MODES:
+            raise UserError(f"noise mode {knobs['noise_mode']!r}: use one of {', '.join(NOISE_MODES)}")
+        world = copy.copy(self)  # shares the immutable states; the old world may still be rendering
+        world._base = replace(self._base, **knobs)
+        world._history = list(self._history)
+        return world
 
     def save(self, path: str | Path) -> Path:
         scene = self.scene

@@ -8,7 +8,9 @@ lattice, so world tile (0, 0) of a scene with seed S is exactly the frame `gen_i
   features shifted by (x, y) / img_resolution (the image spans one unit of the input plane), so
   neighbouring tiles continue each other up to the network's (approximate) translation equivariance.
 - StyleGAN2 and INR-GAN are seed grids: tile (ix, iy) is the frame of seed S + ix + 100 * iy (the visualizer's
-  seed layout); blending fractional seeds is the studio's concern.
+  seed layout).
+The scene's seed offset shifts both on the seed plane (fractional shifts blend neighbouring seeds), and
+its style mixing, class and truncation apply as in the visualizer (latents.py).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import torch
 
 from ..contract import Capabilities, CellRange, InfiniteGenerator, LatentSource, RenderSettings, Tile
 from ..errors import UserError
+from .latents import blended_ws, mix_styles
 from .loader import OfficialNetwork, load_official
 
-SEED_ROW = 100  # seeds per grid row, as in the StyleGAN3 visualizer
 NOISE_MODES = {"world": "const", "const": "const", "off": "none", "none": "none", "random": "random"}
 
 
@@ -54,7 +56,8 @@ class OfficialModel(InfiniteGenerator):
     def describe(self) -> dict:
         d = super().describe()
         d.update(network=self.net.describe(), source=self.net.source, device=str(self.device),
-                 parameters=sum(p.numel() for p in self.generator.parameters()))
+                 parameters=sum(p.numel() for p in self.generator.parameters()),
+                 num_ws=int(self.generator.num_ws), c_dim=int(self.net.c_dim))
         return d
 
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
@@ -98,6 +101,20 @@ class OfficialModel(InfiniteGenerator):
         return torch.cat([self.generator.mapping(z[b], c[b], truncation_psi=truncation)
                           for b in self.batches(len(seeds))])
 
+    def styles(self, positions: list[tuple[float, float]], settings: RenderSettings) -> torch.Tensor:
+        """ws [N, num_ws, w_dim] at latent positions (x, y) of the seed plane, with the settings' truncation,
+        class and style mixing. Every seed is mapped alone, so a tile's ws do not depend on its batch."""
+        mapped: dict[int, torch.Tensor] = {}
+
+        def map_seed(seed: int) -> torch.Tensor:
+            if seed not in mapped:
+                mapped[seed] = self.ws([seed], settings.truncation, settings.class_idx)
+            return mapped[seed]
+
+        w_avg = getattr(self.generator.mapping, "w_avg", None)
+        ws = torch.cat([blended_ws(map_seed, w_avg, x, y) for x, y in positions])
+        return mix_styles(ws, settings.style_mix, map_seed)
+
     @torch.no_grad()
     def frame(self, seed: int, truncation: float = 1.0, noise_mode: str = "const",
               class_idx: int | None = None, translate: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
@@ -122,7 +139,8 @@ class StyleGAN3Canvas(OfficialModel):
         """Frames whose top-left pixel sits at world (x, y): float32 [N, 3, R, R] in [-1, 1]."""
         settings = settings or RenderSettings()
         r = self.tile_size
-        ws = self.ws([scene_seed(latents)], settings.truncation).expand(len(origins), -1, -1)
+        dx, dy = settings.seed_offset
+        ws = self.styles([(scene_seed(latents) + dx, dy)], settings).expand(len(origins), -1, -1)
         # The buffer holds the inverse of the output transform: viewing content at +x is a translation by +x.
         t = torch.eye(3).repeat(len(origins), 1, 1)
         t[:, 0, 2] = torch.tensor([x / r for x, _ in origins], dtype=torch.float32)
@@ -154,14 +172,11 @@ class StyleGAN2SeedGrid(OfficialModel):
     capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="frame", input_transform=False,
                                 noise=True, layer_capture=True, style_fusion=False)
 
-    def tile_seed(self, tile: Tile, seed: int) -> int:
-        return seed + tile.ix + SEED_ROW * tile.iy
-
     @torch.no_grad()
     def render(self, tiles: list[Tile], latents: LatentSource, settings: RenderSettings | None = None):
         settings = settings or RenderSettings()
-        seed = scene_seed(latents)
-        ws = self.ws([self.tile_seed(t, seed) for t in tiles], settings.truncation)
+        seed, (dx, dy) = scene_seed(latents), settings.seed_offset
+        ws = self.styles([(seed + dx + t.ix, dy + t.iy) for t in tiles], settings)
         mode = self.noise_mode(settings)
         img = torch.cat([self.generator.synthesis(ws[b], noise_mode=mode) for b in self.batches(len(tiles))])
         return img.float().clamp(-1, 1).cpu()
