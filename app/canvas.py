@@ -74,6 +74,12 @@ class Canvas:
         self.pool.mark_stale(tiles)
         self.mosaic.mark_stale(tiles)
 
+    def invalidate_all(self) -> None:
+        """Every tile changed (a scene-wide setting): old textures stay on screen until replaced."""
+        self.pool.mark_stale(list(self.pool.entries))
+        self.mosaic.mark_all_stale()
+        self._view_key = None  # re-plan: visible tiles are wanted again
+
     # -- per frame -----------------------------------------------------------------------------
 
     def __call__(self, origin, size, tools=None) -> None:

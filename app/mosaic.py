@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from infiniscape.models.contract import Tile
+
 from .gl_textures import Atlas, GLTextures, Slot, downsample
 
 SHRINK = 8  # a tile of T px is T / 8 px in the mosaic (the 1/8x zoom level: 1 texel per screen px)
@@ -74,6 +76,11 @@ class Mosaic:
             key, _, _ = self.block_of(t)
             if key in self.blocks:
                 self.blocks[key].stale.add(t)
+
+    def mark_all_stale(self) -> None:
+        for (bx, by), b in self.blocks.items():
+            for row, col in zip(*np.nonzero(b.known), strict=True):
+                b.stale.add(Tile(bx * BLOCK + int(col), by * BLOCK + int(row)))
 
     def upload(self, keep=()) -> int:
         """Send changed blocks to their atlas slots, blocks in ``keep`` first; at most ``max_uploads``."""

@@ -232,6 +232,8 @@ class Studio:
                 self.report("no model loaded: open one in the Model panel first", error=True)
             return
         self._edit(it)
+        if it.settings:
+            self._guard(lambda: self.change_settings(**it.settings), "settings")
         if it.save_scene:
             self._guard(lambda: self.report(f"saved scene {self.world.save(it.save_scene)}"))
         if it.save_view:
@@ -253,6 +255,14 @@ class Studio:
             self.canvas.invalidate(tiles)
             what = w.history[w.history_position - 1] if w.history_position else "unedited scene"
             self.report(f"{label}: {len(tiles)} tiles to redraw - now at {w.history_position}: {what}")
+
+    def change_settings(self, **knobs) -> None:
+        """Scene-wide knobs (truncation, noise mode, class, style mixing, seed offset): the same world and
+        history under new settings; every tile is redrawn, old ones stay on screen until replaced."""
+        self.world = self.world.with_settings(**knobs)
+        self.scheduler.invalidate_all(self.world)
+        self.canvas.invalidate_all()
+        self.report("settings: " + ", ".join(f"{k} {v}" for k, v in knobs.items()))
 
     def _guard(self, fn, what: str = ""):
         """Run fn; a failure becomes a red status line, never an exception out of the frame."""

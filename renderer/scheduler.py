@@ -200,6 +200,14 @@ class TileScheduler:
                     heappush(self._heap, (r.rank, r.seq, t))
             self._cv.notify_all()
 
+    def invalidate_all(self, world=None) -> None:
+        """Every tile changed (a scene-wide setting such as truncation): all cached, queued and rendering
+        tiles are redone, from ``world`` when given."""
+        with self._cv:
+            tiles = {t for _, t in self.cache.keys()} | set(self._wanted) | set(self._pending) \
+                | set(self._inflight)
+        self.invalidate(tiles, world)
+
     def wanted(self) -> list[Tile]:
         """The current view's tiles in render order (visible first, then the prefetch ring)."""
         with self._cv:

@@ -67,6 +67,11 @@ class TileCache:
             self._items.clear()
             self._bytes = 0
 
+    def keys(self) -> list[Hashable]:
+        """A snapshot of the keys, oldest use first."""
+        with self._lock:
+            return list(self._items)
+
     def __contains__(self, key: Hashable) -> bool:
         # A membership test is not a use: no hit/miss counted, recency unchanged.
         with self._lock:
