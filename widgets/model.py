@@ -1,8 +1,11 @@
-"""Model panel: open a config or checkpoint (path field, file dialog, recent list); model facts."""
+"""Model panel: open a config or checkpoint (path field, file dialog, recent list); generation controls
+(truncation, noise, class, style mixing, seed plane); model facts."""
 
 from __future__ import annotations
 
 from imgui_bundle import imgui
+
+from .generation import GenerationControls
 
 
 class ModelWidget:
@@ -10,11 +13,13 @@ class ModelWidget:
         self.studio = studio
         self.path = studio.model_name
         self._dialog = None  # a portable_file_dialogs.open_file, polled each frame (never blocks)
+        self.generation = GenerationControls(studio)  # truncation, noise, class, style mixing, seed plane
 
     def __call__(self, show: bool = True) -> None:
         s = self.studio
         self._poll_dialog()
         if not show:
+            self.generation(show=False)  # still writes what it needs (a conditional net's class)
             return
         em = imgui.get_font_size()
         imgui.set_next_item_width(-em * 12)
@@ -42,6 +47,7 @@ class ModelWidget:
             imgui.text_disabled("no model loaded")
             return
         imgui.text(f"{s.model_name}: {info.get('family', '?')}, {info.get('tile_size', '?')} px tiles")
+        self.generation()
         if imgui.tree_node("details"):  # closed by default: the 800 px layout needs the room
             for key, value in info.items():
                 if key not in ("family", "tile_size", "fields", "capabilities"):
