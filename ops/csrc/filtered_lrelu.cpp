@@ -249,6 +249,7 @@ torch::Tensor filtered_lrelu(torch::Tensor x, torch::Tensor fu, torch::Tensor fd
   return y;
 }
 
+// The extension module that ops/cpu_kernels.py loads: every op declared in kernels.h.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("filtered_lrelu", &filtered_lrelu, "fused filtered leaky ReLU (CPU, float32, inference)");
   m.def("bias_noise_lrelu_", &bias_noise_lrelu_, "(x + noise) + bias -> leaky ReLU, gain, clamp, in place");
