@@ -56,8 +56,9 @@ class OfficialModel(InfiniteGenerator):
     def describe(self) -> dict:
         d = super().describe()
         d.update(network=self.net.describe(), source=self.net.source, device=str(self.device),
-                 parameters=sum(p.numel() for p in self.generator.parameters()),
-                 num_ws=int(self.generator.num_ws), c_dim=int(self.net.c_dim))
+                 parameters=sum(p.numel() for p in self.generator.parameters()), c_dim=int(self.net.c_dim))
+        if hasattr(self.generator, "num_ws"):  # ws per image: what style mixing can replace
+            d["num_ws"] = int(self.generator.num_ws)
         return d
 
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
