@@ -7,14 +7,14 @@ import pytest
 
 pytest.importorskip("imgui_bundle")
 import test_studio_headless as headless  # noqa: E402
+from imgui_driver import frame, frames_until  # noqa: E402
 
 from infiniscape.gl_textures import GLTextures, TexturePool, downsample  # noqa: E402
 from infiniscape.models.contract import Tile  # noqa: E402
 from infiniscape.mosaic import BLOCK, UNKNOWN_RGB, Mosaic  # noqa: E402
 from infiniscape.studio import Studio  # noqa: E402
 
-click, frame, frames_until = headless.click, headless.frame, headless.frames_until
-gui, one_torch_thread = headless.gui, headless.one_torch_thread  # the same fixtures
+click, one_torch_thread = headless.click, headless.one_torch_thread  # the same fixture
 
 
 class CountingGL:
