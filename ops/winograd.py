@@ -1,10 +1,10 @@
 """3x3 convolutions on the CPU through NNPACK's Winograd / FFT transforms (in the torch build).
 
 The generators' 3x3 convolutions dominate their CPU time; NNPACK computes them with about 2.5x fewer
-multiplications than oneDNN's direct convolution and is 2-3x faster here, at a rounding error a few times
-larger (about 2e-5 relative per layer, well inside the 1e-4 the official-output tests allow). It runs on
-one thread in torch, so it is used up to two threads (beyond, oneDNN's parallel direct convolution wins),
-for float32 CPU inference with one group; anything else, or an NNPACK refusal, runs F.conv2d.
+multiplications than oneDNN's direct convolution and is 2-3x faster on this project's 2-core test machine,
+at a rounding error a few times larger (about 2e-5 relative per layer, well inside the 1e-4 the
+official-output tests allow). Its thread pool takes torch's thread count at its first use. Used for float32
+CPU inference with one group; anything else, or an NNPACK refusal, runs F.conv2d.
 ``INFINISCAPE_NO_NNPACK=1`` turns it off.
 """
 
@@ -34,7 +34,7 @@ def conv2d(x: torch.Tensor, w: torch.Tensor, padding: int = 0, groups: int = 1) 
     inference = not (torch.is_grad_enabled() and (x.requires_grad or w.requires_grad))
     fp32 = x.dtype == w.dtype == torch.float32
     if groups == 1 and w.shape[-2:] == (3, 3) and x.device.type == "cpu" and fp32 and inference \
-            and torch.get_num_threads() <= 2 and nnpack_available():
+            and nnpack_available():
         try:
             return torch._nnpack_spatial_convolution(x, w, None, [padding, padding], [1, 1])
         except RuntimeError:  # NNPACK refuses some shapes; the direct convolution takes them
