@@ -19,7 +19,9 @@ def test_tiles_stitch_exactly_to_a_one_pass_render(name, tiny, default_model):
     lat = HashedLatents(5)
     one_pass = model.render_windows([(-t, -2 * t)], 2 * t, 2 * t, lat)[0]
     tiles = model.render([Tile(-1, -2), Tile(0, -2), Tile(-1, -1), Tile(0, -1)], lat)
-    assert (one_pass - stitch(tiles, 2, 2)).abs().max().item() <= 1e-5
+    # float rounding only: oneDNN blocks a 2t window differently from a t window; with 2 threads the
+    # untrained default reaches 1.2e-5 (4e-6 with 1), i.e. 0.003 of a uint8 level
+    assert (one_pass - stitch(tiles, 2, 2)).abs().max().item() <= 2e-5
 
 
 def test_tile_is_bit_identical_across_runs_and_batches(tiny):
