@@ -244,6 +244,13 @@ class TrainingWidget:
         em = imgui.get_font_size()
         f = self.form
         w = -em * 7
+
+        def number(label: str, value: float, lowest: float | None = None, step: float = 0.0,
+                   fast: float = 0.0) -> float:
+            imgui.set_next_item_width(w)
+            _, value = imgui.input_float(label, value, step, fast, "%g")
+            return value if lowest is None else max(lowest, value)
+
         imgui.set_next_item_width(w)
         _, f.data = imgui.input_text_with_hint("data", "folder, .zip or procedural", f.data)
         imgui.same_line()
@@ -267,27 +274,17 @@ class TrainingWidget:
         imgui.set_next_item_width(w)
         _, f.batch = imgui.input_int("batch", f.batch, 1, 8)
         f.batch = max(1, f.batch)
-        imgui.set_next_item_width(w)
-        _, f.kimg = imgui.input_float("kimg", f.kimg, 1.0, 100.0, "%g")
-        f.kimg = max(0.001, f.kimg)
-        imgui.set_next_item_width(w)
-        _, f.snapshot_kimg = imgui.input_float("snapshot kimg", f.snapshot_kimg, 1.0, 10.0, "%g")
-        f.snapshot_kimg = max(0.001, f.snapshot_kimg)
+        f.kimg = number("kimg", f.kimg, 0.001, 1.0, 100.0)
+        f.snapshot_kimg = number("snapshot kimg", f.snapshot_kimg, 0.001, 1.0, 10.0)
         imgui.set_next_item_width(w)
         _, f.seed = imgui.input_int("seed", f.seed)
         if imgui.tree_node("more options##training"):
-            imgui.set_next_item_width(w)
-            _, f.lr = imgui.input_float("lr", f.lr, 0.0, 0.0, "%g")
-            imgui.set_next_item_width(w)
-            _, f.r1_gamma = imgui.input_float("R1 gamma", f.r1_gamma, 0.0, 0.0, "%g")
+            f.lr = number("lr", f.lr)
+            f.r1_gamma = number("R1 gamma", f.r1_gamma)
             imgui.same_line()
             imgui.text_disabled("< 0: auto")
-            imgui.set_next_item_width(w)
-            _, f.tick_kimg = imgui.input_float("stats kimg", f.tick_kimg, 0.0, 0.0, "%g")
-            f.tick_kimg = max(0.001, f.tick_kimg)
-            imgui.set_next_item_width(w)
-            _, f.tick_seconds = imgui.input_float("stats seconds", f.tick_seconds, 0.0, 0.0, "%g")
-            f.tick_seconds = max(0.1, f.tick_seconds)
+            f.tick_kimg = number("stats kimg", f.tick_kimg, 0.001)
+            f.tick_seconds = number("stats seconds", f.tick_seconds, 0.1)
             imgui.set_next_item_width(w)
             if imgui.begin_combo("device", f.device):
                 for d in DEVICES:
