@@ -63,6 +63,9 @@ class Jobs:
         finished = [j for j in self._jobs if j.done.is_set()]
         self._jobs = [j for j in self._jobs if not j.done.is_set()]
         for j in finished:
+            if isinstance(j.error, JobCancelled):  # asked for (Stop, shutdown): not a failure
+                report(f"{j.name} stopped", False)
+                continue
             if j.error is not None:
                 report(f"{j.name} failed: {_one_line(j.error)}", True)
                 continue

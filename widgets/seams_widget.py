@@ -4,8 +4,6 @@ with its bootstrap interval and the per-region scores (one horizon or ridge can 
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from imgui_bundle import imgui, implot
 
@@ -19,7 +17,6 @@ class SeamsWidget:
         self.defaults = dict(regions=16, tiles_per_side=2, sample_seed=0)
         self.result: dict | None = None  # score, x, y, interval, per-region scores, model name
         self._job = None
-        self._stop = threading.Event()
 
     def measure(self) -> None:
         """Start measuring the current world in a background job (the UI never waits)."""
@@ -30,16 +27,10 @@ class SeamsWidget:
 
         world, name = s.world, s.model_name
         regions, side, seed = self.regions, self.tiles_per_side, self.sample_seed
-        self._stop.clear()
 
-        def run(job):
-            def progress(_):
-                job.advance()
-                if self._stop.is_set():
-                    raise InterruptedError("seam measurement stopped")
-
+        def run(job):  # Stop cancels the job: its next advance() ends it
             samples = world_seam_samples(world, regions=regions, tiles_per_side=side, seed=seed,
-                                         progress=progress)
+                                         progress=job.advance)
             e = pool(samples)
             return dict(score=e.score, x=e.score_x, y=e.score_y, interval=seam_interval(samples),
                         per_region=np.array([r.score for r in samples], np.float64), model=name,
@@ -70,7 +61,7 @@ class SeamsWidget:
                 self.measure()
         else:
             if imgui.button("Stop##seams"):
-                self._stop.set()
+                self._job.cancelled.set()
             imgui.same_line()
             imgui.text_disabled(f"regions {self._job.progress_text()}")
         imgui.end_disabled()
