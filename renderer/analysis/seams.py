@@ -102,11 +102,6 @@ def world_seam_samples(world, regions: int = 4, tiles_per_side: int = 4, seed: i
     return samples
 
 
-def world_seam_energy(world, regions: int = 4, **kwargs) -> SeamEnergy:
-    """Pooled seam sums over ``regions`` blocks placed across the world (see world_seam_samples)."""
-    return pool(world_seam_samples(world, regions, **kwargs))
-
-
 def pool(samples: list[SeamEnergy]) -> SeamEnergy:
     """Sum of per-region seam sums."""
     total = samples[0]
