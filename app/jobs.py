@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 
 class JobCancelled(Exception):
-    """Raised inside a job's thread by ``advance`` once the studio shuts down."""
+    """Raised inside a job's thread by ``advance`` once the job is cancelled (Stop, shutdown)."""
 
 
 class Job:
@@ -21,7 +21,7 @@ class Job:
         self.result = None
         self.error: BaseException | None = None
         self.done = threading.Event()
-        self.cancelled = threading.Event()  # set on shutdown: the next advance() ends the job
+        self.cancelled = threading.Event()  # Stop or shutdown: the next advance() ends the job
         self._thread = threading.Thread(target=self._run, args=(fn,), name=f"job {name}", daemon=True)
 
     def _run(self, fn) -> None:
