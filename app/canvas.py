@@ -53,8 +53,11 @@ class Canvas:
         self._view_key = None
         self._sent = None  # (view key, motion direction) last given to the scheduler
         self._last_centre: tuple[float, float, float] | None = None
+        self._last_zoom = 1.0
         self.velocity = (0.0, 0.0)  # world px / s, smoothed
         self.frame_uploads = 0
+        self.moved = False  # the view moved this frame (drag, wheel, keys, go-to)
+        self.backlog = False  # the upload budget ran out with tiles still waiting
 
     def set_source(self, scheduler, tile_size: int) -> None:
         """A new world (model or scene): drop every texture; the view stays where it was."""
@@ -124,7 +127,9 @@ class Canvas:
             a = min(1.0, dt * 8)  # ~125 ms smoothing so one jittery frame does not steer prefetch
             self.velocity = (self.velocity[0] + a * ((cx - px) / dt - self.velocity[0]),
                              self.velocity[1] + a * ((cy - py) / dt - self.velocity[1]))
-        self._last_centre = (cx, cy, now)
+        self.moved = self._last_centre is None or (cx, cy) != self._last_centre[:2] \
+            or v.zoom != self._last_zoom
+        self._last_centre, self._last_zoom = (cx, cy, now), v.zoom
         ix0, iy0 = math.floor(x0 / t), math.floor(y0 / t)
         ix1, iy1 = math.ceil(x1 / t), math.ceil(y1 / t)
         # 3/4 of the cap: the ring of tiles just outside the view keeps its textures while panning
@@ -160,8 +165,10 @@ class Canvas:
         coarse = self.coarse
         limit = self.max_uploads * (4 if coarse else 1)
         keep: list[Tile] = []
+        self.backlog = False
         while self._want:
             if n >= limit or (time.perf_counter() - start) * 1e3 > self.upload_budget_ms:
+                self.backlog = True
                 break
             tile = self._want.pop(0)
             if tile not in self._visible_set or not self._needs(tile):

@@ -15,8 +15,9 @@ class JobCancelled(Exception):
 class Job:
     """Runs ``fn(job)`` on a daemon thread; the UI thread collects the result with ``Jobs.collect``."""
 
-    def __init__(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0):
-        self.name, self.on_done = name, on_done
+    def __init__(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0,
+                 on_finish: Callable[[], None] | None = None):
+        self.name, self.on_done, self.on_finish = name, on_done, on_finish
         self.total, self.count = total, 0
         self.result = None
         self.error: BaseException | None = None
@@ -32,6 +33,8 @@ class Job:
             self.trace = traceback.format_exc()
         finally:
             self.done.set()
+            if self.on_finish is not None:
+                self.on_finish()  # e.g. wakes a window sleeping until something changes
 
     def advance(self, n: int = 1) -> None:
         if self.cancelled.is_set():
@@ -43,11 +46,12 @@ class Job:
 
 
 class Jobs:
-    def __init__(self):
+    def __init__(self, on_finish: Callable[[], None] | None = None):
         self._jobs: list[Job] = []
+        self.on_finish = on_finish  # called on a job's thread when it ends
 
     def start(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0) -> Job:
-        job = Job(name, fn, on_done, total)
+        job = Job(name, fn, on_done, total, self.on_finish)
         self._jobs.append(job)
         job._thread.start()
         return job

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,10 @@ WINDOW_FLAGS = (imgui.WindowFlags_.no_title_bar | imgui.WindowFlags_.no_resize |
 CANVAS_FLAGS = (WINDOW_FLAGS | imgui.WindowFlags_.no_scrollbar | imgui.WindowFlags_.no_scroll_with_mouse
                 | imgui.WindowFlags_.no_bring_to_front_on_focus | imgui.WindowFlags_.no_background)
 MAX_VIEW_PIXELS = 64 << 20  # world px a "save view" may render (uint8: 192 MB); beyond, use Export
+
+
+def _nothing() -> None:
+    pass
 
 
 class NullScheduler:
@@ -70,12 +75,14 @@ class Studio:
         self.loading: str | None = None
         self.recent: list[str] = []
         self.builtin_models = builtin_configs()
-        self.frame_ms: deque[float] = deque(maxlen=240)
+        self.frame_ms: deque[float] = deque(maxlen=240)  # each frame's work (input, UI, upload, draw)
+        self.frame_starts: deque[float] = deque(maxlen=240)  # perf_counter at each frame's start
         self.latency_ms: deque[float] = deque(maxlen=240)
         self.scheduler_stats: dict = {}
         self.status, self.status_error = "", False
         self.visited: tuple[float, float, float, float] | None = None
-        self.jobs = Jobs()
+        self.wake: Callable[[], None] = _nothing  # set by the window: ends its idle wait (any thread)
+        self.jobs = Jobs(on_finish=lambda: self.wake())
         self.frames = 0
         self._errors_seen = 0
         self._reset_pending = True
@@ -127,7 +134,8 @@ class Studio:
 
         old = self.scheduler
         self.world, self.model_name, self.loading = world, name, None
-        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1, niceness=4)
+        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1,
+                                       background=True, on_ready=lambda: self.wake())
         self.canvas.set_source(self.scheduler, world.tile_size)
         self.tools.selection = self.tools.stats_rect = None
         self._errors_seen = 0
@@ -177,6 +185,15 @@ class Studio:
         self._shortcuts()
         self._carry_out()
         self._record()
+
+    def animating(self) -> bool:
+        """Whether the next frame should follow at the full frame rate: the user is doing something
+        (mouse moved or held, wheel, text field focused), the view moved, or finished tiles wait
+        beyond this frame's upload budget. Otherwise the window may sleep until woken."""
+        io = imgui.get_io()
+        d = io.mouse_delta
+        return bool(d.x or d.y or io.mouse_wheel or io.mouse_wheel_h or imgui.is_any_mouse_down()
+                    or io.want_text_input or self.canvas.moved or self.canvas.backlog)
 
     def _status_line(self, x: float, y: float, w: float, h: float) -> None:
         dl = imgui.get_window_draw_list()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from infiniscape.models.errors import UserError
 
+IDLE_FPS = 10  # redraws per second at least while nothing moves (panels with live numbers)
+ACTIVE_S = 0.5  # full frame rate this long after the last motion or input
 NO_DISPLAY_HINT = "use `infiniscape render` to render images without a window"
 
 
@@ -65,28 +67,44 @@ class StudioWindow:
     def run(self, studio, quit_after_frames: int | None = None, screenshot: str | None = None,
             settle_timeout: float = 60.0) -> int:
         """Main loop. Scripted runs stop once ``quit_after_frames`` have passed and every visible
-        tile is drawn (at most ``settle_timeout`` s more), saving ``screenshot`` first."""
+        tile is drawn (at most ``settle_timeout`` s more), saving ``screenshot`` first.
+
+        Frames follow at the FPS limit while something moves (``Studio.animating``) and for
+        ``ACTIVE_S`` after; then the loop sleeps until an event, a finished tile or job wakes it
+        (at least ``IDLE_FPS`` times a second), leaving the cores to the tile worker."""
         glfw, deadline = self.glfw, None
-        while not glfw.window_should_close(self.window):
-            t0 = time.perf_counter()
-            fw, fh = self.draw(studio)
-            done = False
-            if quit_after_frames is not None and studio.frames >= quit_after_frames:
-                deadline = deadline or time.perf_counter() + settle_timeout
-                settled = not studio.loading and studio.canvas.complete() and not studio.jobs.busy()
-                done = settled or time.perf_counter() > deadline
-            if done and screenshot:
-                save_screenshot(screenshot, fw, fh)
-            self.present()
-            if done:
-                break
-            if studio.intents.vsync != self.vsync:
-                self.vsync = studio.intents.vsync
-                glfw.swap_interval(1 if self.vsync else 0)
-            spare = 1.0 / max(1, studio.intents.fps_limit) - (time.perf_counter() - t0)
-            if spare > 0 and not self.vsync:
-                time.sleep(spare)
-            studio.frame_ms.append((time.perf_counter() - t0) * 1e3)
+        studio.wake = glfw.post_empty_event  # thread-safe: ends wait_events_timeout below
+        active_until = time.perf_counter() + ACTIVE_S
+        try:
+            while not glfw.window_should_close(self.window):
+                t0 = time.perf_counter()
+                fw, fh = self.draw(studio)
+                done = False
+                if quit_after_frames is not None and studio.frames >= quit_after_frames:
+                    deadline = deadline or time.perf_counter() + settle_timeout
+                    settled = not studio.loading and studio.canvas.complete() and not studio.jobs.busy()
+                    done = settled or time.perf_counter() > deadline
+                if done and screenshot:
+                    save_screenshot(screenshot, fw, fh)
+                self.present()
+                if done:
+                    break
+                if studio.intents.vsync != self.vsync:
+                    self.vsync = studio.intents.vsync
+                    glfw.swap_interval(1 if self.vsync else 0)
+                now = time.perf_counter()
+                studio.frame_ms.append((now - t0) * 1e3)  # the frame's work, without the wait below
+                studio.frame_starts.append(t0)
+                if studio.animating():
+                    active_until = now + ACTIVE_S
+                if now < active_until:
+                    spare = 1.0 / max(1, studio.intents.fps_limit) - (now - t0)
+                    if spare > 0 and not self.vsync:
+                        time.sleep(spare)
+                else:
+                    glfw.wait_events_timeout(1.0 / IDLE_FPS)
+        finally:
+            studio.wake = _nothing
         return 0
 
     def draw(self, studio) -> tuple[int, int]:
@@ -138,6 +156,10 @@ def save_screenshot(path: str, width: int, height: int) -> None:
     img = np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1]  # GL rows run bottom-up
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _last(errors: list[str]) -> str:

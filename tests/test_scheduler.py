@@ -1,3 +1,5 @@
+import os
+import sys
 import threading
 import time
 
@@ -281,3 +283,23 @@ def test_a_view_racing_edits_settles_on_fresh_pixels_for_every_visible_tile(gate
         assert st["errors"] == 0 and st["queue"] == 0 and st["rendering"] == 0
         for t in (Tile(0, 0), Tile(1, 0)):
             assert np.array_equal(s.tile(t), to_uint8(gated.world.render_tiles([t])[0]))
+
+
+def test_a_background_worker_yields_every_contended_core_and_wakes_the_ui_when_tiles_are_ready(gated, ts):
+    seen = []  # per wake: the calling thread, and whether both tiles could be fetched at that moment
+    woke = threading.Event()
+
+    def on_ready():
+        both = s.tile(Tile(0, 0)) is not None and s.tile(Tile(1, 0)) is not None
+        seen.append((threading.get_native_id(), both))
+        woke.set()
+
+    with TileScheduler(gated, batch=4, prefetch=0, background=True, on_ready=on_ready) as s:
+        s.set_view(0, 0, 2 * ts, ts)  # two tiles, one batch
+        assert woke.wait(20)
+        idle(s)
+        worker = s._thread.native_id
+        if sys.platform.startswith("linux"):  # runs only where no other thread wants the core
+            assert os.sched_getscheduler(worker) == os.SCHED_IDLE
+        assert sorted(s.poll()) == [Tile(0, 0), Tile(1, 0)]
+    assert seen == [(worker, True)]  # once per finished batch, from the worker, tiles already fetchable

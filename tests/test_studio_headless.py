@@ -3,6 +3,7 @@ context: no window, no GL (textures are counted, not uploaded)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -96,6 +97,40 @@ def test_visible_tiles_arrive_as_textures(studio):
     frames_until(studio, studio.canvas.complete)
     assert studio.pool.live >= len(studio.canvas.visible) > 0
     assert studio.pool.live <= studio.pool.max_textures
+
+
+def test_the_studio_wants_full_rate_frames_only_while_something_moves(studio):
+    frames_until(studio, studio.canvas.complete)
+    frame(studio)
+    assert not studio.animating()  # a still, complete view: the window may sleep
+    io, a = imgui.get_io(), canvas_point(studio)
+    io.add_mouse_pos_event(*a)
+    frame(studio)
+    io.add_mouse_pos_event(a[0] + 5, a[1])
+    frame(studio)
+    assert studio.animating()  # the mouse moved (hover feedback)
+    io.add_mouse_button_event(0, True)
+    frame(studio)
+    io.add_mouse_pos_event(a[0] + 30, a[1])
+    frame(studio)
+    assert studio.animating() and studio.canvas.moved  # dragging the view
+    io.add_mouse_button_event(0, False)
+    frame(studio)
+    frame(studio)
+    assert not studio.animating() and not studio.canvas.moved
+
+
+def test_a_finished_tile_or_job_wakes_a_sleeping_window(studio):
+    woke = threading.Event()
+    studio.wake = woke.set  # the window's glfw.post_empty_event, called from other threads
+    frames_until(studio, studio.canvas.complete)
+    woke.clear()
+    studio.canvas.view.pan_screen(-4000, 0)  # fresh world: tiles must be rendered
+    frame(studio)
+    assert woke.wait(30), "no wake when tiles were finished"
+    woke.clear()
+    studio.open_model("tiny")  # a background job
+    assert woke.wait(30), "no wake when the job ended"
 
 
 def test_select_resample_and_ctrl_z_undo(studio):
