@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
 
 
-@dataclass(frozen=True, order=True)
-class Tile:
-    """Index of a tile on the world grid."""
+class Tile(NamedTuple):
+    """Index of a tile on the world grid. A named tuple, not a dataclass: tiles key every dict of
+    the scheduler, cache and canvas, and tuple hashing and equality run in C (planning a view of
+    300 tiles took 2x longer with dataclass hashing)."""
 
     ix: int
     iy: int

@@ -165,10 +165,11 @@ class TileScheduler:
         with self._cv:
             if self._closed:
                 return
+            gens = [self._gen.get(t, 0) for t in order]
+            cached = self.cache.present(zip(gens, order, strict=True))
             pending: dict[Tile, _Request] = {}
-            for rank, t in enumerate(order):
-                gen = self._gen.get(t, 0)
-                if self._inflight.get(t) == gen or self._failed.get(t) == gen or (gen, t) in self.cache:
+            for rank, (t, gen) in enumerate(zip(order, gens, strict=True)):
+                if self._inflight.get(t) == gen or self._failed.get(t) == gen or (gen, t) in cached:
                     continue
                 old = self._pending.get(t)
                 t_req = old.t_req if old is not None and old.gen == gen else now

@@ -77,6 +77,11 @@ class TileCache:
         with self._lock:
             return key in self._items
 
+    def present(self, keys) -> set:
+        """The given keys that are cached, under one lock (a view plan asks for hundreds)."""
+        with self._lock:
+            return {k for k in keys if k in self._items}
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
