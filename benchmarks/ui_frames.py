@@ -5,8 +5,10 @@
 "idle": a still view whose tiles are all drawn. "generating": the view pans steadily over fresh
 world, so the scheduler renders and the canvas uploads every frame. "panning_rendered": the same
 motion back over the stretch just generated (cached tiles): panning's own UI cost without torch.
-The UI thread never waits for torch, so p95 while generating should stay within 25% of idle (on a
-GPU; a 2-core CPU machine shares its cores between torch, Python and the software rasteriser).
+The UI thread never waits for torch, so p95 while generating should stay within 25% of idle. On a
+CPU machine the render worker runs at SCHED_IDLE: it only gets what the UI thread and a software
+rasteriser leave, so "tiles_rendered_while_generating" is the price of smooth frames (the studio's
+own loop sleeps once the view rests, and the worker then has the cores).
 Frame time is the work of a frame (input, UI, upload, draw, swap), without the FPS-limit sleep.
 """
 
