@@ -2,9 +2,11 @@
 
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/ui_frames.py --model tiny
 
-"idle": a still view whose tiles are all drawn. "generating": the view pans steadily over fresh
-world, so the scheduler renders and the canvas uploads every frame. "panning_rendered": the same
-motion back over the stretch just generated (cached tiles): panning's own UI cost without torch.
+"idle": a still view whose tiles (and prefetch ring) are all drawn, nothing rendering.
+"generating": the view pans steadily over fresh world, so the scheduler renders and the canvas
+uploads every frame. "panning_rendered": the same motion back over the stretch just generated
+(cached tiles): panning's own UI cost without torch. The three alternate in ``--rounds`` rounds so
+that a machine drifting slower or faster affects each kind alike.
 The UI thread never waits for torch, so p95 while generating should stay within 25% of idle. On a
 CPU machine the render worker runs at SCHED_IDLE: it only gets what the UI thread and a software
 rasteriser leave, so "tiles_rendered_while_generating" is the price of smooth frames (the studio's
@@ -39,8 +41,10 @@ def settle(window, studio, timeout: float = 120.0) -> None:
     while time.perf_counter() < end:
         window.draw(studio)
         window.present()
-        if studio.world is not None and studio.canvas.complete() and not studio.jobs.busy():
-            return
+        st = studio.scheduler.stats()
+        if studio.world is not None and studio.canvas.complete() and not studio.jobs.busy() \
+                and st.get("queue", 1) == 0 and st.get("rendering", 1) == 0:
+            return  # the prefetch ring too: an "idle" view must not be rendering anything
         time.sleep(1 / 60)
     raise SystemExit("tiles did not settle in time")
 
@@ -48,7 +52,8 @@ def settle(window, studio, timeout: float = 120.0) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="tiny")
-    p.add_argument("--frames", type=int, default=240)
+    p.add_argument("--frames", type=int, default=600, help="per kind, over all rounds")
+    p.add_argument("--rounds", type=int, default=3, help="idle / generating / panning_rendered rounds")
     p.add_argument("--pan", type=float, default=240.0, help="screen px/s while generating")
     p.add_argument("--json", default=None, help="also write the numbers here")
     args = p.parse_args()
@@ -60,19 +65,26 @@ def main() -> None:
     reserve_ui_core()
     window = StudioWindow(1280, 800)
     studio = Studio(model=args.model, device="cpu")
+    idle, busy, panning, rendered = [], [], [], 0
+    n = max(1, args.frames // args.rounds)
     try:
-        settle(window, studio)
-        idle = measure(window, studio, args.frames)
-        rendered0 = studio.scheduler.stats()["rendered"]
-        busy = measure(window, studio, args.frames, pan_px_s=args.pan)
-        rendered = studio.scheduler.stats()["rendered"] - rendered0
-        settle(window, studio)
-        # the same motion back over the stretch just rendered: panning's own UI cost, no torch
-        panning = measure(window, studio, args.frames, pan_px_s=-args.pan)
+        for _ in range(args.rounds):  # interleaved, so a machine that drifts slower hits every kind
+            settle(window, studio)
+            idle.append(measure(window, studio, n))
+            rendered0 = studio.scheduler.stats()["rendered"]
+            busy.append(measure(window, studio, n, pan_px_s=args.pan))
+            rendered += studio.scheduler.stats()["rendered"] - rendered0
+            far = studio.canvas.view.x
+            settle(window, studio)
+            # the same motion back over the stretch just rendered: panning's own UI cost, no torch
+            panning.append(measure(window, studio, n, pan_px_s=-args.pan))
+            studio.canvas.view.x = far + 2 * studio.canvas.size[0] / studio.canvas.view.zoom  # fresh world
     finally:
         studio.close()
         window.close()
-    res = {"model": args.model, "frames": args.frames, "tiles_rendered_while_generating": rendered}
+    idle, busy, panning = (np.concatenate(x) for x in (idle, busy, panning))
+    res = {"model": args.model, "frames": args.frames, "rounds": args.rounds,
+           "tiles_rendered_while_generating": rendered}
     for name, ms in (("idle", idle), ("panning_rendered", panning), ("generating", busy)):
         p50, p95 = np.percentile(ms, [50, 95])
         res[f"{name}_p50_ms"], res[f"{name}_p95_ms"] = round(float(p50), 2), round(float(p95), 2)
