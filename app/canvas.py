@@ -33,7 +33,7 @@ class Canvas:
     """Pan/zoom view over world tiles, drawn into the current imgui window."""
 
     def __init__(self, scheduler, tile_size: int, pool: TexturePool,
-                 max_uploads: int = 8, upload_budget_ms: float = 6.0):
+                 max_uploads: int = 8, upload_budget_ms: float = 2.5):
         self.scheduler = scheduler
         self.tile_size = tile_size
         self.pool = pool
@@ -43,6 +43,7 @@ class Canvas:
         self.view = ViewTransform()
         self.max_uploads = max_uploads
         self.upload_budget_ms = upload_budget_ms
+        self.upload_ms = 0.0  # running estimate of one tile's upload, so a frame stops before the budget
         self.show_grid = False
         self.origin = (0.0, 0.0)
         self.size = (1.0, 1.0)
@@ -159,16 +160,18 @@ class Canvas:
         return e is None or e.stale or e.lod != self.view.lod()
 
     def _upload(self) -> None:
-        """At most ``max_uploads`` tiles or ``upload_budget_ms`` per frame, nearest first; zoomed far
-        out tiles only go into the mosaic (a cheap 8x shrink each), so four times as many per frame."""
+        """At most ``max_uploads`` tiles per frame, nearest first, and no more than fit in
+        ``upload_budget_ms`` by the running cost estimate (always one); zoomed far out tiles only go
+        into the mosaic (a cheap 8x shrink each), so four times as many per frame."""
         start, lod, n = time.perf_counter(), self.view.lod(), 0
         coarse = self.coarse
         limit = self.max_uploads * (4 if coarse else 1)
         keep: list[Tile] = []
         self.backlog = False
         while self._want:
-            if n >= limit or (time.perf_counter() - start) * 1e3 > self.upload_budget_ms:
-                self.backlog = True
+            spent = (time.perf_counter() - start) * 1e3
+            if n >= limit or (n and spent + self.upload_ms > self.upload_budget_ms):
+                self.backlog = True  # the rest go up in the next frames: none spends long on uploads
                 break
             tile = self._want.pop(0)
             if tile not in self._visible_set or not self._needs(tile):
@@ -179,12 +182,14 @@ class Canvas:
             rgb = self.scheduler.tile(tile)
             if rgb is None:
                 continue  # not rendered yet (or evicted): poll() will report it
+            t0 = time.perf_counter()
             if coarse:
                 self.mosaic.add(tile, rgb)
             else:
                 img = downsample(rgb, 2 ** lod)
                 self.pool.upload(tile, img, lod)
                 self.mosaic.add(tile, img, lod)
+            self.upload_ms += 0.2 * ((time.perf_counter() - t0) * 1e3 - self.upload_ms)
             n += 1
         self._want = keep + self._want
         self.frame_uploads = n

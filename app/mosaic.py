@@ -82,12 +82,14 @@ class Mosaic:
             for row, col in zip(*np.nonzero(b.known), strict=True):
                 b.stale.add(Tile(bx * BLOCK + int(col), by * BLOCK + int(row)))
 
-    def upload(self, keep=()) -> int:
-        """Send changed blocks to their atlas slots, blocks in ``keep`` first; at most ``max_uploads``."""
+    def upload(self, keys) -> int:
+        """Send the changed blocks among ``keys`` (those about to be drawn) to their atlas slots, at
+        most ``max_uploads``; other changed blocks wait until they are drawn (a tile arriving at 1x
+        changes its block every time, and re-sending whole blocks doubled the cost of each tile)."""
         n = 0
-        for key in [k for k in keep if k in self.blocks] + list(self.blocks):
-            b = self.blocks[key]
-            if not b.dirty:
+        for key in keys:
+            b = self.blocks.get(key)
+            if b is None or not b.dirty:
                 continue
             if n >= self.max_uploads:
                 break

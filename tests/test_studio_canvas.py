@@ -82,7 +82,8 @@ def test_mosaic_keeps_shrunk_tiles_and_grey_elsewhere():
     for i in range(40):  # the budget keeps at least 16 blocks, least recently used go first
         m.add(Tile(i * BLOCK, 100), rgb)
     assert len(m.blocks) == m.max_blocks == 16
-    assert m.upload(keep=list(m.blocks)[:2]) == 16 and m.atlas.pages
+    assert m.upload(list(m.blocks)[:2]) == 2 and m.atlas.pages  # only blocks about to be drawn
+    assert m.upload(list(m.blocks)) == 14 and m.upload(list(m.blocks)) == 0
 
 
 def test_zoomed_out_canvas_draws_the_mosaic(gui):
