@@ -73,7 +73,7 @@ class StudioWindow:
         ``ACTIVE_S`` after; then the loop sleeps until an event, a finished tile or job wakes it
         (at least ``IDLE_FPS`` times a second), leaving the cores to the tile worker."""
         glfw, deadline = self.glfw, None
-        studio.wake = glfw.post_empty_event  # thread-safe: ends wait_events_timeout below
+        previous_wake, studio.wake = studio.wake, glfw.post_empty_event  # thread-safe: ends the wait below
         active_until = time.perf_counter() + ACTIVE_S
         try:
             while not glfw.window_should_close(self.window):
@@ -104,7 +104,7 @@ class StudioWindow:
                 else:
                     glfw.wait_events_timeout(1.0 / IDLE_FPS)
         finally:
-            studio.wake = _nothing
+            studio.wake = previous_wake  # no wakes into a window about to close
         return 0
 
     def draw(self, studio) -> tuple[int, int]:
@@ -156,10 +156,6 @@ def save_screenshot(path: str, width: int, height: int) -> None:
     img = np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1]  # GL rows run bottom-up
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
-
-
-def _nothing() -> None:
-    pass
 
 
 def _last(errors: list[str]) -> str:
