@@ -8,9 +8,10 @@ import sys
 from .common import positive
 from .render import add_world_arguments
 
-HELP = "measure a model: eqt_int, eqt_frac, eqr (PSNR dB), seams (1.0 = invisible), fid, kid"
+HELP = ("measure a model: eqt_int, eqt_frac, eqr (PSNR dB), seams (1.0 = invisible), repetition "
+        "(~0 = the world repeats), fid, kid")
 EQ_METRICS = ("eqt_int", "eqt_frac", "eqr")
-ALL_METRICS = EQ_METRICS + ("seams", "fid", "kid")
+ALL_METRICS = EQ_METRICS + ("seams", "repetition", "fid", "kid")
 
 
 def _metric_list(text: str) -> list[str]:
@@ -27,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", type=_metric_list, default=["seams"], metavar="LIST",
                    help=f"comma-separated: {', '.join(ALL_METRICS)} (default: seams)")
     p.add_argument("--samples", type=positive("--samples"), default=50,
-                   help="equivariance samples / seam regions / generated images for fid, kid (default 50)")
+                   help="equivariance samples / seam regions / 8192 px strips for repetition / generated "
+                        "images for fid, kid (default 50)")
     p.add_argument("--data", default=None, metavar="D",
                    help="dataset for fid/kid: folder, .zip or procedural")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the samples (default 0)")
@@ -54,6 +56,14 @@ def run(args: argparse.Namespace) -> int:
             e, (lo, hi) = pool(samples), seam_interval(samples)
             print(f"seams: {e.score:.4f}  (95% interval {lo:.3f}-{hi:.3f} over {len(samples)} regions; "
                   f"x {e.score_x:.4f}, y {e.score_y:.4f}; 1.0 = invisible)", flush=True)
+        elif name == "repetition":
+            from infiniscape.renderer.analysis.repetition import world_repetition
+
+            strips = world_repetition(world, strips=args.samples, seed=args.sample_seed)
+            x, r = min(strips, key=lambda s: s[1].ratio)
+            print(f"repetition: {r.ratio:.3f}  (nearest pair of 256 px windows / median pair distance, "
+                  f"worst of {len(strips)} strips of 8192x64 px at y -32..32: strip x {x}, windows "
+                  f"{r.shift} px apart; ~0 = a repeat)", flush=True)
         else:
             print(f"{name}: {_fid_kid(name, world, args, UserError)}", flush=True)
     if eq:
