@@ -187,13 +187,18 @@ class Studio:
         self._record()
 
     def animating(self) -> bool:
-        """Whether the next frame should follow at the full frame rate: the user is doing something
-        (mouse moved or held, wheel, text field focused), the view moved, or finished tiles wait
-        beyond this frame's upload budget. Otherwise the window may sleep until woken."""
+        """Whether frames should follow at the full frame rate for a while: the user is doing
+        something (mouse moved or held, wheel, text field focused) or the view moved. Otherwise the
+        window may sleep until woken."""
         io = imgui.get_io()
         d = io.mouse_delta
         return bool(d.x or d.y or io.mouse_wheel or io.mouse_wheel_h or imgui.is_any_mouse_down()
-                    or io.want_text_input or self.canvas.moved or self.canvas.backlog)
+                    or io.want_text_input or self.canvas.moved)
+
+    def uploads_waiting(self) -> bool:
+        """Finished tiles wait beyond this frame's upload budget: draw the next frame right away
+        (one more frame, not a stretch at full rate that would starve the tile worker)."""
+        return self.canvas.backlog
 
     def _status_line(self, x: float, y: float, w: float, h: float) -> None:
         dl = imgui.get_window_draw_list()

@@ -70,8 +70,9 @@ class StudioWindow:
         tile is drawn (at most ``settle_timeout`` s more), saving ``screenshot`` first.
 
         Frames follow at the FPS limit while something moves (``Studio.animating``) and for
-        ``ACTIVE_S`` after; then the loop sleeps until an event, a finished tile or job wakes it
-        (at least ``IDLE_FPS`` times a second), leaving the cores to the tile worker."""
+        ``ACTIVE_S`` after, or while finished tiles wait for upload; otherwise the loop sleeps until
+        an event, a finished tile or job wakes it (at least ``IDLE_FPS`` times a second), leaving
+        the cores to the tile worker."""
         glfw, deadline = self.glfw, None
         previous_wake, studio.wake = studio.wake, glfw.post_empty_event  # thread-safe: ends the wait below
         active_until = time.perf_counter() + ACTIVE_S
@@ -97,7 +98,7 @@ class StudioWindow:
                 studio.frame_starts.append(t0)
                 if studio.animating():
                     active_until = now + ACTIVE_S
-                if now < active_until:
+                if now < active_until or studio.uploads_waiting():
                     spare = 1.0 / max(1, studio.intents.fps_limit) - (now - t0)
                     if spare > 0 and not self.vsync:
                         time.sleep(spare)
