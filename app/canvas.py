@@ -53,8 +53,7 @@ class Canvas:
         self._want: list[Tile] = []  # visible tiles that may be ready in the scheduler's cache
         self._view_key = None
         self._sent = None  # (view key, motion direction) last given to the scheduler
-        self._last_centre: tuple[float, float, float] | None = None
-        self._last_zoom = 1.0
+        self._last_centre: tuple[float, float, float, float] | None = None  # (cx, cy, zoom, time)
         self.velocity = (0.0, 0.0)  # world px / s, smoothed
         self.frame_uploads = 0
         self.moved = False  # the view moved this frame (drag, wheel, keys, go-to)
@@ -123,14 +122,13 @@ class Canvas:
         now = time.perf_counter()
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         if self._last_centre is not None:
-            px, py, pt = self._last_centre
+            px, py, _, pt = self._last_centre
             dt = max(now - pt, 1e-3)
             a = min(1.0, dt * 8)  # ~125 ms smoothing so one jittery frame does not steer prefetch
             self.velocity = (self.velocity[0] + a * ((cx - px) / dt - self.velocity[0]),
                              self.velocity[1] + a * ((cy - py) / dt - self.velocity[1]))
-        self.moved = self._last_centre is None or (cx, cy) != self._last_centre[:2] \
-            or v.zoom != self._last_zoom
-        self._last_centre, self._last_zoom = (cx, cy, now), v.zoom
+        self.moved = self._last_centre is None or (cx, cy, v.zoom) != self._last_centre[:3]
+        self._last_centre = (cx, cy, v.zoom, now)
         ix0, iy0 = math.floor(x0 / t), math.floor(y0 / t)
         ix1, iy1 = math.ceil(x1 / t), math.ceil(y1 / t)
         # 3/4 of the cap: the ring of tiles just outside the view keeps its textures while panning

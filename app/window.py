@@ -74,7 +74,7 @@ class StudioWindow:
         an event, a finished tile or job wakes it (at least ``IDLE_FPS`` times a second), leaving
         the cores to the tile worker."""
         glfw, deadline = self.glfw, None
-        previous_wake, studio.wake = studio.wake, glfw.post_empty_event  # thread-safe: ends the wait below
+        previous_wake, studio.wake = studio.wake, glfw.post_empty_event  # thread-safe: ends the wait
         active_until = time.perf_counter() + ACTIVE_S
         try:
             while not glfw.window_should_close(self.window):
@@ -90,23 +90,29 @@ class StudioWindow:
                 self.present()
                 if done:
                     break
-                if studio.intents.vsync != self.vsync:
-                    self.vsync = studio.intents.vsync
-                    glfw.swap_interval(1 if self.vsync else 0)
-                now = time.perf_counter()
-                studio.frame_ms.append((now - t0) * 1e3)  # the frame's work, without the wait below
-                studio.frame_starts.append(t0)
-                if studio.animating():
-                    active_until = now + ACTIVE_S
-                if now < active_until or studio.uploads_waiting():
-                    spare = 1.0 / max(1, studio.intents.fps_limit) - (now - t0)
-                    if spare > 0 and not self.vsync:
-                        time.sleep(spare)
-                else:
-                    glfw.wait_events_timeout(1.0 / IDLE_FPS)
+                active_until = self._pace(studio, t0, active_until)
         finally:
             studio.wake = previous_wake  # no wakes into a window about to close
         return 0
+
+    def _pace(self, studio, t0: float, active_until: float) -> float:
+        """After a frame that started at ``t0``: record its work, then wait for the next one (the FPS
+        limit while active, else until woken). Returns the new end of the active stretch."""
+        if studio.intents.vsync != self.vsync:
+            self.vsync = studio.intents.vsync
+            self.glfw.swap_interval(1 if self.vsync else 0)
+        now = time.perf_counter()
+        studio.frame_ms.append((now - t0) * 1e3)  # the frame's work, without the wait below
+        studio.frame_starts.append(t0)
+        if studio.animating():
+            active_until = now + ACTIVE_S
+        if now < active_until or studio.uploads_waiting():
+            spare = 1.0 / max(1, studio.intents.fps_limit) - (now - t0)
+            if spare > 0 and not self.vsync:
+                time.sleep(spare)
+        else:
+            self.glfw.wait_events_timeout(1.0 / IDLE_FPS)
+        return active_until
 
     def draw(self, studio) -> tuple[int, int]:
         """Build and draw one frame into the back buffer; returns the framebuffer size."""

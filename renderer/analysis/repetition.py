@@ -8,8 +8,9 @@ torus of coordinates) repeats its content at that period. Windows of ``window`` 
     ratio = min pair distance / median pair distance
 
 A literal repeat scores ~0 (only the differing noise remains); distinct content stays well above
-(0.4-0.6 for smooth random textures). The pair and its shift are reported so a suspect can be looked
-at.
+(~0.9 for smooth random texture, 0.6 for the untrained tiny world, 0.25-0.4 for the landscape model,
+whose closest pairs are stretches of the same palette). The pair and its shift are reported so a
+suspect can be looked at.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def nearest_repeat(strip: np.ndarray, window: int = 256, stride: int = 32,
                    min_shift: int | None = None) -> Repeat:
     """The closest pair of ``window``-wide windows of ``strip`` [H, W, C] at least ``min_shift`` px
     apart (default ``window``: windows that do not overlap)."""
-    h, w = strip.shape[:2]
+    w = strip.shape[1]
     min_shift = window if min_shift is None else min_shift
     xs = np.arange(0, w - window + 1, stride)
     if len(xs) < 2 or xs[-1] - xs[0] < min_shift:
