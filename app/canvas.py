@@ -1,7 +1,12 @@
 """The infinite canvas: view input (drag, wheel, keys), tile textures from the scheduler, drawing.
 
 The canvas never renders: it tells the TileScheduler what is visible and uploads tiles the
-scheduler has finished, a few per frame, so the UI thread never waits for torch."""
+scheduler has finished, a few per frame, so the UI thread never waits for torch.
+
+Levels of detail: zoomed out to 1/2^k the view wants tiles of level k (each T px covering
+T * 2^k world px), so a view costs about the same number of tiles at every zoom. A tile not there
+yet is drawn from what exists, coarse first: its nearest coarser ancestor (the scheduler renders
+the coarsest level over the view first), then any finer children on top, else the mosaic."""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ import time
 from imgui_bundle import imgui
 
 from infiniscape.models.contract import Tile
+from infiniscape.renderer.world import LEVELS
 
-from .gl_textures import TexturePool, downsample
-from .mosaic import BLOCK, Mosaic
+from .gl_textures import TexturePool
+from .mosaic import Mosaic
 from .view_transform import ViewTransform
 
 COL = imgui.IM_COL32
@@ -39,7 +45,6 @@ class Canvas:
         self.pool = pool
         pool.set_tile_size(tile_size)
         self.mosaic = Mosaic(tile_size, pool.gl)
-        self.coarse = False  # drawing whole mosaic blocks: more tiles in view than textures allowed
         self.view = ViewTransform()
         self.max_uploads = max_uploads
         self.upload_budget_ms = upload_budget_ms
@@ -48,8 +53,10 @@ class Canvas:
         self.origin = (0.0, 0.0)
         self.size = (1.0, 1.0)
         self.hover_world: tuple[float, float] | None = None
+        self.level = 0  # level of detail of the visible tiles
         self.visible: list[Tile] = []  # nearest to the view centre first
         self._visible_set: set[Tile] = set()
+        self._shown: set[Tile] = set()  # visible tiles and the coarse ones drawn under them
         self._want: list[Tile] = []  # visible tiles that may be ready in the scheduler's cache
         self._view_key = None
         self._sent = None  # (view key, motion direction) last given to the scheduler
@@ -58,6 +65,7 @@ class Canvas:
         self.frame_uploads = 0
         self.moved = False  # the view moved this frame (drag, wheel, keys, go-to)
         self.backlog = False  # the upload budget ran out with tiles still waiting
+        self.holes = 0  # visible tiles drawn as plain grey last frame (nothing coarser to show)
 
     def set_source(self, scheduler, tile_size: int) -> None:
         """A new world (model or scene): drop every texture; the view stays where it was."""
@@ -129,88 +137,85 @@ class Canvas:
                              self.velocity[1] + a * ((cy - py) / dt - self.velocity[1]))
         self.moved = self._last_centre is None or (cx, cy, v.zoom) != self._last_centre[:3]
         self._last_centre = (cx, cy, v.zoom, now)
-        ix0, iy0 = math.floor(x0 / t), math.floor(y0 / t)
-        ix1, iy1 = math.ceil(x1 / t), math.ceil(y1 / t)
-        # 3/4 of the cap: the ring of tiles just outside the view keeps its textures while panning
-        self.coarse = v.lod() >= 3 or (ix1 - ix0) * (iy1 - iy0) > self.pool.max_textures * 3 // 4
-        key = (ix0, iy0, ix1, iy1, v.lod(), self.coarse)
+        level = v.lod()
+        ts = t << level
+        ix0, iy0 = math.floor(x0 / ts), math.floor(y0 / ts)
+        ix1, iy1 = math.ceil(x1 / ts), math.ceil(y1 / ts)
+        key = (ix0, iy0, ix1, iy1, level)
         if key != self._view_key:  # the visible tile set changed: re-sort, look for cached tiles
-            self._view_key = key
-            tc = (cx / t - 0.5, cy / t - 0.5)
-            tiles = [Tile(ix, iy) for iy in range(iy0, iy1) for ix in range(ix0, ix1)]
+            self._view_key, self.level = key, level
+            tc = (cx / ts - 0.5, cy / ts - 0.5)
+            tiles = [Tile(ix, iy, level) for iy in range(iy0, iy1) for ix in range(ix0, ix1)]
             tiles.sort(key=lambda tl: (tl.ix - tc[0]) ** 2 + (tl.iy - tc[1]) ** 2)
             self.visible, self._visible_set = tiles, set(tiles)
-            self._want = [tl for tl in tiles if self._needs(tl)]
+            coarse = {_ancestor(tl, LEVELS - 1) for tl in tiles} if level < LEVELS - 1 else set()
+            self._shown = self._visible_set | coarse
+            self._want = [tl for tl in sorted(coarse) + tiles if self._needs(tl)]
         # set_view re-plans the whole queue (ms of Python holding the scheduler's lock), so call it
         # only when the wanted set can change: other tiles in view, or another direction of motion
         lead = tuple(0 if abs(c) < 20 else (1 if c > 0 else -1) for c in self.velocity)
         if (key, lead) != self._sent:
             self._sent = (key, lead)
-            self.scheduler.set_view(x0, y0, x1, y1, velocity=self.velocity)
-        done = [tl for tl in self.scheduler.poll() if tl in self._visible_set]
+            self.scheduler.set_view(x0, y0, x1, y1, velocity=self.velocity, level=level)
+        done = [tl for tl in self.scheduler.poll() if tl in self._shown]
         if done:
             self._want = done + self._want
 
     def _needs(self, tile: Tile) -> bool:
-        if self.coarse:
-            return not self.mosaic.known(tile)
         e = self.pool.get(tile)
-        return e is None or e.stale or e.lod != self.view.lod()
+        return e is None or e.stale
 
     def _upload(self) -> None:
-        """At most ``max_uploads`` tiles per frame, nearest first, and no more than fit in
-        ``upload_budget_ms`` by the running cost estimate (always one); zoomed far out tiles only go
-        into the mosaic (a cheap 8x shrink each), so four times as many per frame."""
-        start, lod, n = time.perf_counter(), self.view.lod(), 0
-        coarse = self.coarse
-        limit = self.max_uploads * (4 if coarse else 1)
+        """At most ``max_uploads`` tiles per frame, coarse placeholders and then the nearest tiles
+        first, and no more than fit in ``upload_budget_ms`` by the running cost estimate (always one)."""
+        start, n = time.perf_counter(), 0
         keep: list[Tile] = []
         self.backlog = False
         while self._want:
             spent = (time.perf_counter() - start) * 1e3
-            if n >= limit or (n and spent + self.upload_ms > self.upload_budget_ms):
+            if n >= self.max_uploads or (n and spent + self.upload_ms > self.upload_budget_ms):
                 self.backlog = True  # the rest go up in the next frames: none spends long on uploads
                 break
             tile = self._want.pop(0)
-            if tile not in self._visible_set or not self._needs(tile):
+            if tile not in self._shown or not self._needs(tile):
                 continue
-            if not coarse and self.pool.get(tile) is None and self.pool.full() and not self._make_room():
-                keep.append(tile)  # every texture is on screen: the farthest tiles stay coarse
+            if self.pool.get(tile) is None and self.pool.full() and not self._make_room():
+                keep.append(tile)  # every texture is on screen: this tile waits
                 break
             rgb = self.scheduler.tile(tile)
             if rgb is None:
                 continue  # not rendered yet (or evicted): poll() will report it
             t0 = time.perf_counter()
-            if coarse:
-                self.mosaic.add(tile, rgb)
-            else:
-                img = downsample(rgb, 2 ** lod)
-                self.pool.upload(tile, img, lod)
-                self.mosaic.add(tile, img, lod)
+            self.pool.upload(tile, rgb)
+            self.mosaic.add(tile, rgb)
             self.upload_ms += 0.2 * ((time.perf_counter() - t0) * 1e3 - self.upload_ms)
             n += 1
         self._want = keep + self._want
         self.frame_uploads = n
-        # blocks go up only where they are drawn: all in view when coarse, else under missing tiles
-        if coarse:
-            self.mosaic.upload(self._visible_blocks())
-        else:
-            missing = {Mosaic.block_of(tl)[0] for tl in self.visible if self.pool.get(tl) is None}
-            self.mosaic.upload(list(missing))
-
-    def _visible_blocks(self) -> list[tuple[int, int]]:
-        span = self.tile_size * BLOCK
-        x0, y0, x1, y1 = self.view.world_rect(self.size)
-        return [(bx, by) for by in range(math.floor(y0 / span), math.ceil(y1 / span))
-                for bx in range(math.floor(x0 / span), math.ceil(x1 / span))]
+        # mosaic blocks go up only where they are drawn: under tiles with nothing else to show
+        missing = {Mosaic.block_of(_ancestor(tl, 0) if tl.level else tl)[0] for tl in self.visible
+                   if self._stand_in(tl) is None}
+        self.mosaic.upload(list(missing))
 
     def _make_room(self) -> bool:
         t = self.tile_size
-        cx, cy = (self.view.x + self.size[0] / 2 / self.view.zoom) / t, \
-            (self.view.y + self.size[1] / 2 / self.view.zoom) / t
-        freed = self.pool.evict(self._visible_set, lambda tl: (tl.ix - cx) ** 2 + (tl.iy - cy) ** 2,
-                                max(1, self.pool.max_textures // 16))
-        return freed > 0
+        v = self.view
+        cx, cy = v.x + self.size[0] / 2 / v.zoom, v.y + self.size[1] / 2 / v.zoom
+
+        def distance(tl: Tile) -> float:
+            s = t << tl.level
+            return ((tl.ix + 0.5) * s - cx) ** 2 + ((tl.iy + 0.5) * s - cy) ** 2
+
+        return self.pool.evict(self._shown, distance, max(1, self.pool.max_textures // 16)) > 0
+
+    def _stand_in(self, tile: Tile) -> tuple[Tile, object] | None:
+        """The nearest coarser tile with a texture, to draw where ``tile`` has none yet."""
+        for level in range(tile.level + 1, LEVELS):
+            anc = _ancestor(tile, level)
+            entry = self.pool.get(anc)
+            if entry is not None:
+                return anc, entry
+        return None
 
     def _draw(self, tools) -> None:
         dl = imgui.get_window_draw_list()
@@ -218,39 +223,41 @@ class Canvas:
         dl.push_clip_rect(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), True)
         dl.add_rect_filled(imgui.ImVec2(*o), imgui.ImVec2(o[0] + s[0], o[1] + s[1]), BACKGROUND)
         t, v = self.tile_size, self.view
-        images, holes = [], []  # (texture, a, b, uv0, uv1), grouped by texture below: one draw call each
-        if self.coarse:
-            for key in self._visible_blocks():
-                a, b = self._screen_box(key[0] * BLOCK, key[1] * BLOCK, BLOCK)
-                block = self.mosaic.drawable(key)
-                if block is None:
-                    holes.append((a, b))
-                else:
-                    images.append((block.slot.tex_id, a, b, block.slot.uv0, block.slot.uv1))
-        else:
-            for tile in self.visible:
-                a, b = self._screen_box(tile.ix, tile.iy, 1)
-                entry = self.pool.get(tile)
-                if entry is not None:
-                    images.append((entry.tex_id, a, b, entry.slot.uv0, entry.slot.uv1))
-                elif (coarse := self.mosaic.tile_uv(tile)) is not None:
-                    images.append((coarse[0], a, b, coarse[1], coarse[2]))
-                else:
-                    holes.append((a, b))
+        # (texture, a, b, uv0, uv1) per layer: stand-ins under tiles, finer children over them
+        under, images, over, holes = [], [], [], []
+        for tile in self.visible:
+            a, b = self._screen_box(tile)
+            entry = self.pool.get(tile)
+            if entry is not None:
+                images.append((entry.tex_id, a, b, entry.slot.uv0, entry.slot.uv1))
+                if not entry.stale:
+                    continue
+            elif (coarse := self._stand_in(tile)) is not None:
+                under.append((coarse[1].tex_id, a, b, *_sub_uv(coarse[1].slot, coarse[0], tile)))
+            elif (block := self.mosaic.tile_uv(tile)) is not None:
+                under.append((block[0], a, b, block[1], block[2]))
+            else:
+                holes.append((a, b))
+            for child in tile.children if tile.level else ():  # zooming out: finer tiles we have
+                e = self.pool.get(child)
+                if e is not None and not e.stale:
+                    over.append((e.tex_id, *self._screen_box(child), e.slot.uv0, e.slot.uv1))
+        self.holes = len(holes)
         for a, b in holes:
             dl.add_rect_filled(a, b, PLACEHOLDER)
-        images.sort(key=lambda im: im[0])
-        for tex, a, b, uv0, uv1 in images:
-            dl.add_image(imgui.ImTextureRef(tex), a, b, imgui.ImVec2(*uv0), imgui.ImVec2(*uv1))
+        for layer in (under, images, over):
+            layer.sort(key=lambda im: im[0])  # grouped by texture: one draw call each
+            for tex, a, b, uv0, uv1 in layer:
+                dl.add_image(imgui.ImTextureRef(tex), a, b, imgui.ImVec2(*uv0), imgui.ImVec2(*uv1))
         if self.show_grid:
-            for tile in self.visible if len(self.visible) <= 4096 else ():
-                dl.add_rect(*self._screen_box(tile.ix, tile.iy, 1), GRID)
+            for tile in self.visible:
+                dl.add_rect(*self._screen_box(tile), GRID)
         if tools is not None:
             tools.draw(self, dl)
         if self.hover_world is not None:
             wx, wy = self.hover_world
             text = (f"({math.floor(wx)}, {math.floor(wy)})  tile ({math.floor(wx / t)}, "
-                    f"{math.floor(wy / t)})  zoom {v.zoom:.3g}x")
+                    f"{math.floor(wy / t)})  zoom {v.zoom:.3g}x  level {self.level}")
             pos = imgui.ImVec2(o[0] + 8, o[1] + s[1] - imgui.get_text_line_height() - 6)
             dl.add_rect_filled(imgui.ImVec2(pos.x - 4, pos.y - 2),
                                imgui.ImVec2(pos.x + imgui.calc_text_size(text).x + 4,
@@ -258,14 +265,30 @@ class Canvas:
             dl.add_text(pos, COL(255, 255, 255, 255), text)
         dl.pop_clip_rect()
 
-    def _screen_box(self, ix: int, iy: int, n: int) -> tuple[imgui.ImVec2, imgui.ImVec2]:
-        """Screen corners of n x n tiles from tile (ix, iy), on whole pixels so neighbours meet
-        without a hairline gap."""
-        t, o = self.tile_size, self.origin
-        p0 = self.view.to_screen(ix * t, iy * t, o)
-        p1 = self.view.to_screen((ix + n) * t, (iy + n) * t, o)
+    def _screen_box(self, tile: Tile) -> tuple[imgui.ImVec2, imgui.ImVec2]:
+        """Screen corners of a tile, on whole pixels so neighbours meet without a hairline gap."""
+        t, o = self.tile_size << tile.level, self.origin
+        p0 = self.view.to_screen(tile.ix * t, tile.iy * t, o)
+        p1 = self.view.to_screen((tile.ix + 1) * t, (tile.iy + 1) * t, o)
         return imgui.ImVec2(round(p0[0]), round(p0[1])), imgui.ImVec2(round(p1[0]), round(p1[1]))
 
     def complete(self) -> bool:
         """Every visible tile has an up-to-date texture (scripted screenshots wait for this)."""
         return all(not self._needs(tl) for tl in self.visible)
+
+
+def _ancestor(tile: Tile, level: int) -> Tile:
+    """The tile of ``level`` (coarser or finer: 0 gives the first level-0 tile inside) at this place."""
+    d = level - tile.level
+    if d >= 0:
+        return Tile(tile.ix >> d, tile.iy >> d, level)
+    return Tile(tile.ix << -d, tile.iy << -d, level)
+
+
+def _sub_uv(slot, coarse: Tile, tile: Tile) -> tuple[tuple[float, float], tuple[float, float]]:
+    """uv corners of the part of ``coarse``'s texture that covers the finer ``tile``."""
+    n = 1 << (coarse.level - tile.level)
+    i, j = tile.ix - coarse.ix * n, tile.iy - coarse.iy * n
+    (u0, v0), (u1, v1) = slot.uv0, slot.uv1
+    du, dv = (u1 - u0) / n, (v1 - v0) / n
+    return (u0 + i * du, v0 + j * dv), (u0 + (i + 1) * du, v0 + (j + 1) * dv)

@@ -1,8 +1,9 @@
-"""The coarse mosaic: every tile that arrives, shrunk 8x, kept in one image per block of 8x8 tiles.
+"""The coarse mosaic: every tile that arrives, shrunk to 1/8 of the world, kept in one image per
+block of 8x8 level-0 tiles.
 
-Zoomed far out the canvas draws one block per 64 tiles (the texture cap could not hold every tile);
-a tile without its own texture yet is drawn from its block. Parts of a block no tile has reached
-yet hold the neutral placeholder grey, never stale memory."""
+It is the overview map's picture of the visited world, and the last placeholder of the canvas: a
+tile with no texture of its own nor of a coarser level is drawn from its block. Parts of a block no
+tile has reached yet hold the neutral placeholder grey, never stale memory."""
 
 from __future__ import annotations
 
@@ -55,24 +56,29 @@ class Mosaic:
         b = self.blocks.get(key)
         return b is not None and bool(b.known[row, col]) and tile not in b.stale
 
-    def add(self, tile, img: np.ndarray, lod: int = 0) -> None:
-        """Shrink a tile (already downsampled by 2**lod) into its block."""
-        key, col, row = self.block_of(tile)
-        factor = max(1, img.shape[0] // self.cell)
-        small = downsample(img, factor)[:self.cell, :self.cell]
+    def add(self, tile, img: np.ndarray) -> None:
+        """Shrink a tile of any level (T px covering T * 2^level world px) into its block."""
+        k = min(tile.level, BLOCK.bit_length() - 1)  # a level-3 tile fills a whole block
+        first = Tile(tile.ix << tile.level, tile.iy << tile.level)
+        key, col, row = self.block_of(first)
+        n = 1 << k  # level-0 cells covered per side
+        size = self.cell * n
+        small = downsample(img, max(1, img.shape[0] // size))[:size, :size]
         b = self.blocks.get(key)
         if b is None:
             b = self._new_block(key)
         c = self.cell
         b.pixels[row * c:row * c + small.shape[0], col * c:col * c + small.shape[1]] = small
-        b.known[row, col] = True
-        b.stale.discard(tile)
+        b.known[row:row + n, col:col + n] = True
+        b.stale.difference_update(Tile(first.ix + i, first.iy + j) for j in range(n) for i in range(n))
         b.dirty = True
         self.blocks.move_to_end(key)
         self.revision += 1
 
     def mark_stale(self, tiles) -> None:
         for t in tiles:
+            if t.level:
+                continue  # an edit's tiles include level 0 under every coarser one
             key, _, _ = self.block_of(t)
             if key in self.blocks:
                 self.blocks[key].stale.add(t)
@@ -109,14 +115,16 @@ class Mosaic:
         return b
 
     def tile_uv(self, tile) -> tuple[int, tuple, tuple] | None:
-        """(texture, uv0, uv1) of a tile's part of its block, if the block has a texture."""
-        key, col, row = self.block_of(tile)
+        """(texture, uv0, uv1) of a tile's part of its block (any level up to a whole block), if the
+        block has a texture."""
+        n = 1 << min(tile.level, BLOCK.bit_length() - 1)
+        key, col, row = self.block_of(Tile(tile.ix << tile.level, tile.iy << tile.level))
         b = self.drawable(key)
         if b is None:
             return None
         (u0, v0), (u1, v1) = b.slot.uv0, b.slot.uv1
         du, dv = (u1 - u0) / BLOCK, (v1 - v0) / BLOCK
-        return b.slot.tex_id, (u0 + col * du, v0 + row * dv), (u0 + (col + 1) * du, v0 + (row + 1) * dv)
+        return b.slot.tex_id, (u0 + col * du, v0 + row * dv), (u0 + (col + n) * du, v0 + (row + n) * dv)
 
     def clear(self) -> None:
         self.blocks.clear()

@@ -2,7 +2,10 @@
 
 World coordinates are integer pixel positions of an unbounded plane (x to the right, y down).
 The world is cut into square tiles of ``tile_size`` pixels; tile (ix, iy) covers
-``[ix * tile_size, (ix + 1) * tile_size) x [iy * tile_size, (iy + 1) * tile_size)``.
+``[ix * tile_size, (ix + 1) * tile_size) x [iy * tile_size, (iy + 1) * tile_size)``. Levels of
+detail: a tile of level k is still ``tile_size`` pixels on a side, each the mean colour of
+2^k x 2^k world pixels, so it covers ``tile_size * 2^k`` world pixels (a quadtree: tile (ix, iy, k)
+holds the four tiles (2 ix + i, 2 iy + j, k - 1)).
 Latent fields live on lattices anchored to the same world coordinates, never to a canvas.
 """
 
@@ -23,10 +26,23 @@ class Tile(NamedTuple):
 
     ix: int
     iy: int
+    level: int = 0  # level of detail k: one tile pixel per 2^k x 2^k world pixels
 
     def rect(self, tile_size: int) -> tuple[int, int, int, int]:
         """World rectangle (x, y, w, h) covered by this tile."""
-        return (self.ix * tile_size, self.iy * tile_size, tile_size, tile_size)
+        s = tile_size << self.level
+        return (self.ix * s, self.iy * s, s, s)
+
+    @property
+    def parent(self) -> Tile:
+        """The tile of the next coarser level that contains this one."""
+        return Tile(self.ix >> 1, self.iy >> 1, self.level + 1)
+
+    @property
+    def children(self) -> tuple[Tile, Tile, Tile, Tile]:
+        """The four tiles of the next finer level, row-major (top-left, top-right, ...)."""
+        x, y, k = 2 * self.ix, 2 * self.iy, self.level - 1
+        return (Tile(x, y, k), Tile(x + 1, y, k), Tile(x, y + 1, k), Tile(x + 1, y + 1, k))
 
 
 @dataclass(frozen=True)
@@ -141,16 +157,24 @@ class RenderSettings:
 class InfiniteGenerator(abc.ABC):
     """A generator wrapped for the infinite canvas.
 
-    Subclasses set ``family``, ``tile_size``, ``fields`` and ``capabilities``."""
+    Subclasses set ``family``, ``tile_size``, ``fields`` and ``capabilities``; a family that renders
+    coarse levels itself (at a cost that follows the output pixels) sets ``levels`` above 1 and
+    renders tiles of those levels. The renderer builds every other level from its four children
+    (box-downsampled), so a family without coarse outputs still zooms out, once per tile."""
 
     family: str
     tile_size: int
     fields: dict[str, FieldSpec]
     capabilities: Capabilities
+    levels: int = 1  # levels 0 .. levels - 1 come from render() itself
+    # Where the studio opens: (zoom, world x, world y of the view centre) at which the model looks
+    # as it was trained to look (a model of 64 px frames is best seen enlarged)
+    opening_view: tuple[float, float, float] = (1.0, 0.0, 0.0)
 
     @abc.abstractmethod
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
-        """Which cells of every field the tile reads (margins included)."""
+        """Which cells of every field the tile reads (margins included); tiles of levels
+        0 .. levels - 1."""
 
     def style_footprint(self, tile: Tile) -> tuple[float, float, float, float]:
         """World box (x0, y0, x1, y1) of the pixel centres whose per-pixel style the tile reads."""
@@ -160,13 +184,15 @@ class InfiniteGenerator(abc.ABC):
     @abc.abstractmethod
     def render(self, tiles: list[Tile], latents: LatentSource,
                settings: RenderSettings | None = None) -> torch.Tensor:
-        """Render a batch of tiles: float32 [N, 3, tile_size, tile_size] in [-1, 1] on the CPU."""
+        """Render a batch of tiles: float32 [N, 3, tile_size, tile_size] in [-1, 1] on the CPU.
+        Tiles of one batch share their level, which is below ``levels``."""
 
     def describe(self) -> dict:
         """Facts for `infiniscape info` and the Model panel."""
         return {
             "family": self.family,
             "tile_size": self.tile_size,
+            "levels": self.levels,
             "fields": {name: {"spacing": f.spacing, "channels": f.channels, "group": f.group}
                        for name, f in self.fields.items()},
             "capabilities": vars(self.capabilities).copy(),

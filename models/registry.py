@@ -72,7 +72,8 @@ def save_checkpoint(generator: NativeGenerator, path: str | Path, extra: dict | 
     tmp.replace(path)
 
 
-def _load_checkpoint(path: Path) -> NativeGenerator:
+def _load_checkpoint(path: Path) -> tuple[NativeGenerator, dict]:
+    """The generator and the checkpoint's ``extra`` record (kimg, training frames, command, ...)."""
     head = path.read_bytes()[:8] if path.stat().st_size else b""
     if not head:
         raise ModelLoadError(f"{path} is empty: pass a checkpoint written by infiniscape")
@@ -93,11 +94,15 @@ def _load_checkpoint(path: Path) -> NativeGenerator:
     gen = build_native(payload["config"])
     state = {k: v.float() if v.is_floating_point() else v for k, v in payload["G_ema"].items()}
     missing, unexpected = gen.load_state_dict(state, strict=False)
+    # checkpoints from before the level-of-detail heads: those start as zero residuals (the coarse
+    # levels are then the skip sums so far)
+    missing = [k for k in missing if not k.startswith("synthesis.level_torgbs.")]
     if missing or unexpected:
         what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
         raise ModelLoadError(f"{path} does not match its config ({what}; {len(missing)} missing, "
                              f"{len(unexpected)} unexpected tensors)")
-    return gen
+    extra = payload.get("extra")
+    return gen, extra if isinstance(extra, dict) else {}
 
 
 def builtin_weights(name: str) -> Path | None:
@@ -113,7 +118,8 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerat
     path = Path(s)
     weights = None if path.exists() else builtin_weights(s)
     if weights is not None:
-        return NativeModel(_load_checkpoint(weights), device=device, source=s)
+        gen, extra = _load_checkpoint(weights)
+        return NativeModel(gen, device=device, source=s, trained=extra)
     if path.suffix in (".yaml", ".yml") or not path.exists():
         if not path.exists() and (path.suffix or "/" in s):
             raise ModelLoadError(f"model file {s} does not exist")
@@ -129,7 +135,7 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerat
 
         return load_infinitygan(path, device=device)
     try:
-        gen = _load_checkpoint(path)
+        gen, extra = _load_checkpoint(path)
     except OSError as e:
         raise ModelLoadError(f"cannot read {s}: {e.strerror or e}") from None
-    return NativeModel(gen, device=device, source=s)
+    return NativeModel(gen, device=device, source=s, trained=extra)

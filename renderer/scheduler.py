@@ -21,7 +21,7 @@ import numpy as np
 
 from ..models.contract import Tile
 from .tile_cache import TileCache
-from .world import to_uint8
+from .world import LEVELS, to_uint8
 
 MOVING_PX_S = 1.0  # slower than this the view counts as still: no side of the ring leads
 LEADING_AXIS = 0.3  # an axis leads when it carries at least this share of the speed
@@ -40,13 +40,14 @@ def _tile_span(a: float, b: float, ts: int) -> range:
 
 
 def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
-              velocity: tuple[float, float] = (0.0, 0.0), prefetch: int = 1) -> tuple[list[Tile], int]:
-    """Wanted tiles in render order and how many of them are visible.
+              velocity: tuple[float, float] = (0.0, 0.0), prefetch: int = 1,
+              level: int = 0) -> tuple[list[Tile], int]:
+    """Wanted tiles of a level in render order and how many of them are visible.
 
     Visible tiles come first, nearest to the view centre first. Then a ring ``prefetch`` tiles deep
     around the view, twice as deep on the leading side(s) of the motion; tiles beyond the leading
-    edge come before the others, each group nearest ring first."""
-    ts = tile_size
+    edge come before the others, each group nearest ring first. The view is in world px."""
+    ts = tile_size << level
     cols, rows = _tile_span(x0, x1, ts), _tile_span(y0, y1, ts)
     if not cols or not rows:
         return [], 0
@@ -55,7 +56,8 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
     def centre_dist(t: Tile) -> float:
         return math.hypot((t.ix + 0.5) * ts - cx, (t.iy + 0.5) * ts - cy)
 
-    visible = sorted((Tile(ix, iy) for iy in rows for ix in cols), key=lambda t: (centre_dist(t), t.iy, t.ix))
+    visible = sorted((Tile(ix, iy, level) for iy in rows for ix in cols),
+                     key=lambda t: (centre_dist(t), t.iy, t.ix))
     p = max(0, int(prefetch))
     if p == 0:
         return visible, len(visible)
@@ -76,9 +78,18 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
                  or (lead[1] > 0 and t.iy >= rows.stop) or (lead[1] < 0 and t.iy < rows.start))
         return (not ahead, max(out_x, out_y), centre_dist(t), t.iy, t.ix)
 
-    ring = [Tile(ix, iy) for iy in range(lo_y, hi_y + 1) for ix in range(lo_x, hi_x + 1)
+    ring = [Tile(ix, iy, level) for iy in range(lo_y, hi_y + 1) for ix in range(lo_x, hi_x + 1)
             if not (ix in cols and iy in rows)]
     return visible + sorted(ring, key=key), len(visible)
+
+
+def preview_tiles(x0: float, y0: float, x1: float, y1: float, tile_size: int, level: int) -> list[Tile]:
+    """The coarsest level's tiles over the view, rendered before a finer level's: a handful of tiles
+    that cover the whole view at 1/8 resolution at once (the coarse placeholder), so the canvas is
+    never grey for long while the view's own level fills in. None when the view is that level."""
+    if level >= LEVELS - 1:
+        return []
+    return plan_view(x0, y0, x1, y1, tile_size, prefetch=0, level=LEVELS - 1)[0]
 
 
 def _percentile(values, q: float) -> float | None:
@@ -110,6 +121,24 @@ def _run_in_background() -> None:
             pass
 
 
+class _CacheStore:
+    """The scheduler's cache as the TileStore of a pyramid render: the finer tiles a level is built
+    from are looked up at their current generation and kept, so each is computed once."""
+
+    def __init__(self, scheduler: TileScheduler, world):
+        self.scheduler = scheduler
+        self.edits = scheduler.invalidations  # the scene the batch renders from
+
+    def get(self, tile: Tile) -> np.ndarray | None:
+        return self.scheduler.tile(tile)
+
+    def put(self, tile: Tile, image: np.ndarray) -> None:
+        s = self.scheduler
+        with s._cv:
+            if s.invalidations == self.edits:  # after an edit the tile may be stale: not kept
+                s.cache.put((s._gen.get(tile, 0), tile), to_uint8(image))
+
+
 class TileScheduler:
     """Renders wanted tiles of a ``World`` on one worker thread into a byte-bounded ``TileCache``.
 
@@ -118,8 +147,9 @@ class TileScheduler:
 
     def __init__(self, world, cache_bytes: int = 512 << 20, batch: int = 4, prefetch: int = 1,
                  window: int = 256, background: bool = False,
-                 on_ready: Callable[[], None] | None = None):
+                 on_ready: Callable[[], None] | None = None, preview: bool = False):
         self.background = background  # the worker runs only on cores the UI and GL leave idle
+        self.preview = preview  # the coarsest level over the view first (the studio's placeholder)
         self.on_ready = on_ready  # called on the worker thread when finished tiles wait for poll()
         self.cache = TileCache(cache_bytes)
         self.batch = max(1, int(batch))
@@ -141,6 +171,7 @@ class TileScheduler:
         self._latency: deque[float] = deque(maxlen=window)
         self._batches: deque[tuple[int, float]] = deque(maxlen=32)  # (tiles, seconds)
         self.rendered = self.cancelled = self.stale = self.errors = 0
+        self.invalidations = 0  # calls of invalidate: scene changes since the scheduler started
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="tile-scheduler", daemon=True)
         self._thread.start()
@@ -155,12 +186,16 @@ class TileScheduler:
         return self._tile_size
 
     def set_view(self, x0: float, y0: float, x1: float, y1: float,
-                 velocity: tuple[float, float] = (0.0, 0.0)) -> None:
-        """The world rectangle visible now and its motion in world px/s; cancels tiles no longer wanted."""
-        view = (x0, y0, x1, y1, tuple(velocity))
+                 velocity: tuple[float, float] = (0.0, 0.0), level: int = 0) -> None:
+        """The world rectangle visible now, its motion in world px/s and the level of detail it is
+        drawn at; cancels tiles no longer wanted. With ``preview`` the coarsest level's tiles over
+        the view come first (see preview_tiles)."""
+        view = (x0, y0, x1, y1, tuple(velocity), level)
         if view == self._last_view:
             return  # the frame loop repeats a still view every frame: the queue is already right
-        order, _ = plan_view(x0, y0, x1, y1, self._tile_size, velocity, self.prefetch)
+        order, _ = plan_view(x0, y0, x1, y1, self._tile_size, velocity, self.prefetch, level)
+        if self.preview:
+            order = preview_tiles(x0, y0, x1, y1, self._tile_size, level) + order
         now = time.perf_counter()
         with self._cv:
             if self._closed:
@@ -202,6 +237,7 @@ class TileScheduler:
         """The scene changed under ``tiles``: drop them, discard renders in progress for them and
         render them again if wanted. With ``world``, later batches render from that world."""
         with self._cv:
+            self.invalidations += 1
             if world is not None:
                 if world.tile_size != self._tile_size:
                     raise ValueError(f"new world has {world.tile_size} px tiles, this scheduler renders "
@@ -304,7 +340,7 @@ class TileScheduler:
     def _render(self, world, tiles: list[Tile]) -> list[np.ndarray | str]:
         """uint8 images, or a one-line error per tile that failed."""
         try:
-            imgs = world.render_tiles(tiles)
+            imgs = world.render_tiles(tiles, _CacheStore(self, world))
             if len(imgs) != len(tiles):
                 raise RuntimeError(f"world rendered {len(imgs)} images for {len(tiles)} tiles")
             return [to_uint8(img) for img in imgs]

@@ -4,11 +4,11 @@ through undoable actions that report exactly which tiles they change."""
 from __future__ import annotations
 
 import copy
-import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -29,13 +29,34 @@ from .edits import (
 from .fusion import FusionStyleMap
 from .scene import NOISE_MODES, Scene, load_scene, model_hash
 
+LEVELS = 4  # levels of detail the renderer keeps: 0 (1x) .. 3 (1/8x, the studio's widest zoom)
 
-def tiles_covering(tile_size: int, x: float, y: float, width: float, height: float) -> list[list[Tile]]:
-    """Rows of world tiles that meet the rectangle, top to bottom, left to right."""
+
+def tiles_covering(tile_size: int, x: float, y: float, width: float, height: float,
+                   level: int = 0) -> list[list[Tile]]:
+    """Rows of tiles of a level that meet the rectangle, top to bottom, left to right; the
+    rectangle is in that level's pixels (world px / 2^level)."""
     t = tile_size
     cols = range(math.floor(x / t), math.ceil((x + width) / t))
     rows = range(math.floor(y / t), math.ceil((y + height) / t))
-    return [[Tile(ix, iy) for ix in cols] for iy in rows]
+    return [[Tile(ix, iy, level) for ix in cols] for iy in rows]
+
+
+class TileStore(Protocol):
+    """Where a pyramid render finds and keeps the finer tiles it is built from (the scheduler's
+    cache); float32 [T, T, 3] in [-1, 1] or uint8 [T, T, 3]."""
+
+    def get(self, tile: Tile) -> np.ndarray | None: ...
+
+    def put(self, tile: Tile, image: np.ndarray) -> None: ...
+
+
+def downsample_quad(children: list[np.ndarray]) -> np.ndarray:
+    """Four tiles (row-major) -> their parent: each pixel the mean of a 2x2 block, float32 [-1, 1]."""
+    quad = [c if c.dtype == np.float32 else c.astype(np.float32) / 127.5 - 1.0 for c in children]
+    big = np.concatenate([np.concatenate(quad[:2], 1), np.concatenate(quad[2:], 1)], 0)  # [2T, 2T, 3]
+    t = big.shape[0] // 2
+    return big.reshape(t, 2, t, 2, 3).mean(axis=(1, 3), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,7 @@ class World:
         self._initial = WorldState(EditedLatents(HashedLatents(scene.seed)), (), ())
         self._history: list[HistoryEntry] = []
         self._position = 0
+        self._reaches: dict[int, dict[str, float]] = {}  # per level, see _reach
         for edit in scene.edits:
             self.apply(edit)
         for anchor in scene.styles:
@@ -188,71 +210,119 @@ class World:
         return set().union(*(e.changed for e in self._history[lo:hi]))
 
     # -- invalidation ---------------------------------------------------------------------------
-    def _candidate_tiles(self, x0: float, y0: float, x1: float, y1: float, reach: float) -> list[Tile]:
-        """Tiles that could read anything in the world box, given how far footprints reach."""
-        rows = tiles_covering(self.tile_size, x0 - reach, y0 - reach, x1 - x0 + 2 * reach,
-                              y1 - y0 + 2 * reach)
+    def _candidate_tiles(self, x0: float, y0: float, x1: float, y1: float, reach: float,
+                         level: int) -> list[Tile]:
+        """Tiles of a level that could read anything in the world box, given how far footprints reach."""
+        f = 1 << level
+        rows = tiles_covering(self.tile_size, (x0 - reach) / f, (y0 - reach) / f, (x1 - x0 + 2 * reach) / f,
+                              (y1 - y0 + 2 * reach) / f, level)
         return [t for row in rows for t in row]
 
-    @functools.cached_property
-    def _reach(self) -> dict[str, float]:
+    def _reach(self, level: int) -> dict[str, float]:
         """Per field (and "pixels" for style weights): how far (world px) beyond its own
         rectangle a tile's footprint reaches."""
-        t, fp = self.tile_size, self.model.footprint(Tile(0, 0))
+        known = self._reaches.get(level)
+        if known is not None:
+            return known
+        tile = Tile(0, 0, level)
+        t, fp = self.tile_size << level, self.model.footprint(tile)
         reach = {}
         for name, cells in fp.items():
             spec = self.model.fields[name]
             (a0, a1), (b0, b1) = spec.area(cells.x0, cells.x1), spec.area(cells.y0, cells.y1)
             reach[name] = max(0, -a0, a1 - t, -b0, b1 - t)
-        sx0, sy0, sx1, sy1 = self.model.style_footprint(Tile(0, 0))
+        sx0, sy0, sx1, sy1 = self.model.style_footprint(tile)
         reach["pixels"] = math.ceil(max(0, -sx0, -sy0, sx1 - t, sy1 - t))
+        self._reaches[level] = reach
         return reach
 
-    def _tiles_reading_blocks(self, blocks: tuple[CellBlock, ...]) -> set[Tile]:
+    def _every_level(self, changed_at: Callable[[int], set[Tile]]) -> set[Tile]:
+        """Changed tiles of every level: exact (footprints) for the levels the model renders, the
+        parents of the finer level's changes for the levels built by downsampling."""
         changed: set[Tile] = set()
-        for b in blocks:
-            spec = self.model.fields[b.field]
-            (x0, x1), (y0, y1) = spec.area(b.cells.x0, b.cells.x1), spec.area(b.cells.y0, b.cells.y1)
-            for tile in self._candidate_tiles(x0, y0, x1, y1, self._reach[b.field]):
-                cells: CellRange = self.model.footprint(tile)[b.field]
-                if cells.intersects(b.cells):
-                    changed.add(tile)
+        finer: set[Tile] = set()
+        for level in range(LEVELS):
+            finer = changed_at(level) if level < self.model.levels else {t.parent for t in finer}
+            changed |= finer
         return changed
+
+    def _tiles_reading_blocks(self, blocks: tuple[CellBlock, ...]) -> set[Tile]:
+        def at(level: int) -> set[Tile]:
+            changed: set[Tile] = set()
+            for b in blocks:
+                spec = self.model.fields[b.field]
+                (x0, x1), (y0, y1) = spec.area(b.cells.x0, b.cells.x1), spec.area(b.cells.y0, b.cells.y1)
+                reach = self._reach(level).get(b.field)
+                if reach is None:
+                    continue  # a field this level does not read (noise of layers it skips)
+                for tile in self._candidate_tiles(x0, y0, x1, y1, reach, level):
+                    cells: CellRange | None = self.model.footprint(tile).get(b.field)
+                    if cells is not None and cells.intersects(b.cells):
+                        changed.add(tile)
+            return changed
+
+        return self._every_level(at)
 
     def _tiles_near_anchors(self, anchors: set[StyleAnchor]) -> set[Tile]:
-        reach = self._base.fusion.reach()
-        changed: set[Tile] = set()
-        for a in anchors:
-            ax, ay = a.at
-            box = (ax - reach, ay - reach, ax + reach, ay + reach)
-            for tile in self._candidate_tiles(*box, self._reach["pixels"]):
-                x0, y0, x1, y1 = self.model.style_footprint(tile)
-                if x0 < ax + reach and ax - reach < x1 and y0 < ay + reach and ay - reach < y1:
-                    changed.add(tile)
-        return changed
+        r = self._base.fusion.reach()
+
+        def at(level: int) -> set[Tile]:
+            changed: set[Tile] = set()
+            for a in anchors:
+                ax, ay = a.at
+                box = (ax - r, ay - r, ax + r, ay + r)
+                for tile in self._candidate_tiles(*box, self._reach(level)["pixels"], level):
+                    x0, y0, x1, y1 = self.model.style_footprint(tile)
+                    if x0 < ax + r and ax - r < x1 and y0 < ay + r and ay - r < y1:
+                        changed.add(tile)
+            return changed
+
+        return self._every_level(at)
 
     # -- rendering ------------------------------------------------------------------------------
-    def render_tiles(self, tiles: list[Tile]) -> list[np.ndarray]:
-        """Tiles as float32 [T, T, 3] arrays in [-1, 1], rendered in batches of ``tile_batch``
-        from one snapshot of the state (safe while another thread applies edits)."""
+    def render_tiles(self, tiles: list[Tile], store: TileStore | None = None) -> list[np.ndarray]:
+        """Tiles (any levels) as float32 [T, T, 3] arrays in [-1, 1], rendered in batches of
+        ``tile_batch`` from one snapshot of the state (safe while another thread applies edits).
+
+        A level the model does not render itself is the 2x2 box downsampling of its four children,
+        found in or added to ``store`` when one is given (so each is computed once)."""
         state = self.state
         latents, settings = state.latents, self.settings(state)
-        out: list[np.ndarray] = []
-        for i in range(0, len(tiles), self.tile_batch):
-            imgs = self.model.render(tiles[i:i + self.tile_batch], latents, settings)
-            out += list(imgs.permute(0, 2, 3, 1).numpy())
-        return out
+        out: dict[Tile, np.ndarray] = {}
+        own = [t for t in tiles if t.level < self.model.levels]
+        for level in sorted({t.level for t in own}):
+            group = [t for t in own if t.level == level]
+            for i in range(0, len(group), self.tile_batch):
+                batch = group[i:i + self.tile_batch]
+                imgs = self.model.render(batch, latents, settings)
+                out.update(zip(batch, imgs.permute(0, 2, 3, 1).numpy(), strict=True))
+        for tile in tiles:
+            if tile.level >= self.model.levels:
+                out[tile] = downsample_quad(self._children(tile, store))
+        return [out[t] for t in tiles]
+
+    def _children(self, tile: Tile, store: TileStore | None) -> list[np.ndarray]:
+        children = list(tile.children)
+        found = [store.get(c) if store is not None else None for c in children]
+        missing = [c for c, img in zip(children, found, strict=True) if img is None]
+        made = dict(zip(missing, self.render_tiles(missing, store), strict=True)) if missing else {}
+        if store is not None:
+            for c, img in made.items():
+                store.put(c, img)
+        return [made[c] if img is None else img for c, img in zip(children, found, strict=True)]
 
     def iter_pieces(self, x: int, y: int, width: int, height: int,
-                    progress: Callable[[int], None] | None = None
+                    progress: Callable[[int], None] | None = None, level: int = 0
                     ) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield (out_x, out_y, piece) crops of tiles, row by row, covering the rectangle once.
 
-        Memory stays bounded by one batch of tiles whatever the rectangle's size."""
+        At ``level`` k the rectangle is in that level's pixels: (x, y) is the world corner / 2^k,
+        and each output pixel the mean of 2^k x 2^k world pixels. Memory stays bounded by one batch
+        of tiles whatever the rectangle's size."""
         if width <= 0 or height <= 0:
             raise UserError(f"size must be positive, got {width}x{height}")
         t = self.tile_size
-        for row in tiles_covering(t, x, y, width, height):
+        for row in tiles_covering(t, x, y, width, height, level):
             for i in range(0, len(row), self.tile_batch):
                 batch = row[i:i + self.tile_batch]
                 for tile, img in zip(batch, self.render_tiles(batch), strict=True):
@@ -263,15 +333,15 @@ class World:
                 if progress:
                     progress(len(batch))
 
-    def render(self, x: int, y: int, width: int, height: int) -> np.ndarray:
-        """The rectangle as float32 [height, width, 3] in [-1, 1]."""
+    def render(self, x: int, y: int, width: int, height: int, level: int = 0) -> np.ndarray:
+        """The rectangle as float32 [height, width, 3] in [-1, 1] (at a level: see iter_pieces)."""
         out = np.empty((height, width, 3), np.float32)
-        for ox, oy, piece in self.iter_pieces(x, y, width, height):
+        for ox, oy, piece in self.iter_pieces(x, y, width, height, level=level):
             out[oy:oy + piece.shape[0], ox:ox + piece.shape[1]] = piece
         return out
 
-    def tile_count(self, x: int, y: int, width: int, height: int) -> int:
-        return sum(len(r) for r in tiles_covering(self.tile_size, x, y, width, height))
+    def tile_count(self, x: int, y: int, width: int, height: int, level: int = 0) -> int:
+        return sum(len(r) for r in tiles_covering(self.tile_size, x, y, width, height, level))
 
 
 def _apply_anchor_action(anchors: tuple[StyleAnchor, ...], action: Action) -> tuple[StyleAnchor, ...]:

@@ -30,13 +30,13 @@ class GatedWorld:
     def tile_size(self) -> int:
         return self.world.tile_size
 
-    def render_tiles(self, tiles):
+    def render_tiles(self, tiles, store=None):
         self.calls.append(list(tiles))
         self.started.release()
         assert self.gate.wait(10), "test left the gate closed"
         if self.fail & set(tiles):
             raise RuntimeError("lattice exploded\nsecond line of detail")
-        return self.world.render_tiles(tiles)
+        return self.world.render_tiles(tiles, store)
 
     def wait_started(self) -> None:
         assert self.started.acquire(timeout=10), "the worker never started a render"

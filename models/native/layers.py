@@ -130,6 +130,22 @@ class ToRGB(nn.Module):
         return conv1x1(x * styles, self.weight[:, :, 0, 0] * self.weight_gain, self.bias)
 
 
+class LevelToRGB(nn.Module):
+    """A coarse level's residual RGB head: spatially modulated 3x3 valid convolution, no
+    demodulation, zero at initialisation (the level starts as the skip sum so far).
+    [N, C, H, W] -> [N, 3, H - 2, W - 2]."""
+
+    def __init__(self, in_channels: int, w_dim: int):
+        super().__init__()
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.zeros(3, in_channels, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(3))
+        self.weight_gain = 1.0 / math.sqrt(in_channels * 9)
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x * styles, self.weight * self.weight_gain, self.bias)
+
+
 def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """[N, Cin, H, W] x [Cout, Cin] -> [N, Cout, H, W] as one matrix product (on the CPU F.conv2d
     takes its slow im2col path for 1x1 kernels)."""

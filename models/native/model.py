@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -26,7 +28,7 @@ class NativeModel(InfiniteGenerator):
     family = "native"
 
     def __init__(self, generator: NativeGenerator, device: str | torch.device = "cpu", source: str = "",
-                 frozen: bool = True):
+                 frozen: bool = True, trained: dict | None = None):
         # frozen=False leaves a generator that is being trained as it is: training reuses
         # window_inputs / stack_window_inputs to feed it exactly what rendering feeds it.
         self.generator = (generator.eval().requires_grad_(False) if frozen else generator).to(device)
@@ -34,7 +36,9 @@ class NativeModel(InfiniteGenerator):
         self.device = torch.device(device)
         self.source = source or self.cfg.name
         self.tile_size = self.cfg.tile_size
-        self.plan = generator.plan
+        self.plans = generator.synthesis.plans  # one per level of detail
+        self.plan = self.plans[0]
+        self.levels = len(self.plans)
         cfg = self.cfg
         fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style", kind="point"),
                   FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
@@ -45,6 +49,18 @@ class NativeModel(InfiniteGenerator):
         self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
                                          input_transform=False, noise=cfg.noise)
         self._lattice_styles = LatticeStyleMap()
+        self.trained = trained or {}  # the checkpoint's record: kimg, frames, command
+        self.opening_view = self._opening_view()
+
+    def _opening_view(self) -> tuple[float, float, float]:
+        """Landscapes open on their horizon, enlarged to the scale they were trained at: a model of
+        landscapes laid out for S px-tall frames at 256 / S (rounded to a power of two), the view's
+        centre a little above the horizon (more sky than ground, as the frames had)."""
+        scene = self.trained.get("scene_height") or self.trained.get("frame")
+        if self.cfg.vertical != "saturating" or not scene:
+            return (1.0, 0.0, 0.0)
+        zoom = 2.0 ** min(3, max(-3, round(math.log2(256 / scene))))
+        return (zoom, 0.0, -0.15 * scene)
 
     def describe(self) -> dict:
         d = super().describe()
@@ -74,16 +90,18 @@ class NativeModel(InfiniteGenerator):
         return (min(a for a, _ in xs), min(a for a, _ in ys), max(b for _, b in xs), max(b for _, b in ys))
 
     def footprint(self, tile: Tile) -> dict[str, CellRange]:
-        return self.window_footprint(*tile.rect(self.tile_size))
+        return self.window_footprint(*tile.rect(self.tile_size), level=tile.level)
 
     def style_footprint(self, tile: Tile) -> tuple[float, float, float, float]:
-        return self._style_box(*tile.rect(self.tile_size), self.plan.needed_styles)
+        return self._style_box(*tile.rect(self.tile_size), self.plans[tile.level].needed_styles)
 
-    def window_footprint(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
+    def window_footprint(self, x: int, y: int, width: int, height: int,
+                         level: int = 0) -> dict[str, CellRange]:
         """Cells of every field the window's pixels depend on: change one outside and not a bit
-        of the window changes (the computed margins are wider, but their extra cells are cropped)."""
+        of the window changes (the computed margins are wider, but their extra cells are cropped).
+        A coarse level reads only the noise of the layers it runs."""
         self._check_window(x, y, width, height)
-        plan = self.plan
+        plan = self.plans[level]
         box = self._style_box(x, y, width, height, plan.needed_styles)
         out = {"style": lattice_anchor_cells(self.fields["style"], *box),
                "local": self._cells(plan.needed_input, x, y, width, height)}
@@ -95,39 +113,47 @@ class NativeModel(InfiniteGenerator):
     # -- rendering ------------------------------------------------------------------------------
     def render(self, tiles: list[Tile], latents: LatentSource,
                settings: RenderSettings | None = None) -> torch.Tensor:
-        t = self.tile_size
-        return self.render_windows([(tile.ix * t, tile.iy * t) for tile in tiles], t, t, latents, settings)
+        level = tiles[0].level
+        assert all(t.level == level for t in tiles), "tiles of one batch share their level"
+        s = self.tile_size << level
+        return self.render_windows([(tile.ix * s, tile.iy * s) for tile in tiles], s, s, latents, settings,
+                                   level=level)
 
     @torch.no_grad()
     def render_windows(self, origins: list[tuple[int, int]], width: int, height: int,
-                       latents: LatentSource, settings: RenderSettings | None = None) -> torch.Tensor:
-        """Render same-sized windows in one batch -> float32 [N, 3, height, width] on the CPU."""
+                       latents: LatentSource, settings: RenderSettings | None = None,
+                       level: int = 0) -> torch.Tensor:
+        """Render same-sized windows of world pixels in one batch -> float32
+        [N, 3, height / 2^level, width / 2^level] on the CPU (level k: one pixel per 2^k x 2^k)."""
         settings = settings or RenderSettings()
-        inputs = [self.window_inputs(x, y, width, height, latents, settings) for x, y in origins]
+        f = 1 << level
+        inputs = [self.window_inputs(x, y, width, height, latents, settings, level) for x, y in origins]
         # oneDNN picks batch-size-dependent kernels on the CPU, which changes the last bits; every
         # window is therefore computed alone there, so a tile is bit-identical in any batch.
         # On CUDA the windows really are batched (throughput first; agreement ~1e-6).
         groups = [[inp] for inp in inputs] if self.device.type == "cpu" else [inputs]
-        g = self.plan.output
+        o, h, w = -self.plans[level].output.offset, height // f, width // f
         out = []
         for group in groups:
             b = stack_window_inputs(group, self.device)
             rgb = self.generator(b["x"], b["z"], b["conv_weights"], b["rgb_weights"], b["noises"],
-                                 truncation=settings.truncation)
-            out.append(rgb[:, :, -g.offset:-g.offset + height, -g.offset:-g.offset + width])
+                                 truncation=settings.truncation, level=level)
+            out.append(rgb[:, :, o:o + h, o:o + w])
         return torch.cat(out).float().clamp(-1.0, 1.0).cpu()
 
     def window_inputs(self, x: int, y: int, width: int, height: int, latents: LatentSource,
-                      settings: RenderSettings) -> dict:
-        """Everything the synthesis network reads for one window, as numpy arrays."""
+                      settings: RenderSettings, level: int = 0) -> dict:
+        """Everything the synthesis network reads for one window (at a level), as numpy arrays."""
         self._check_window(x, y, width, height)
-        cfg, plan = self.cfg, self.plan
+        cfg, plan = self.cfg, self.plans[level]
         local = latents.cells(self.fields["local"], self._cells(plan.input, x, y, width, height))
         xs, ys = plan.input.centres(x, width).numpy(), plan.input.centres(y, height).numpy()
         coords = coordinate_features(xs, ys, cfg.style_spacing, cfg.coord_octaves, cfg.vertical,
                                      cfg.vertical_scales)
         style_map = settings.style_map or self._lattice_styles
-        style: StylePlan = style_map.plan(self._style_box(x, y, width, height), latents, self.fields["style"])
+        grids = plan.conv_styles + plan.rgb_styles
+        style: StylePlan = style_map.plan(self._style_box(x, y, width, height, grids), latents,
+                                          self.fields["style"])
 
         def weights(g: Grid) -> np.ndarray:
             return style.weights(g.centres(x, width).numpy(), g.centres(y, height).numpy())
