@@ -37,6 +37,9 @@ class TrainForm:
     config: str = "tiny"  # built-in config name or .yaml path
     resolution: int = 0  # frame size; 0: the config's tile size
     batch: int = 16
+    loss: str = "stylegan2"  # or "projected" (Projected GAN: pretrained features, hinge, DiffAugment)
+    y_extent: int = 0  # procedural: frames at every height within +-y_extent px of the horizon
+    scene_height: int = 0  # procedural: landscapes laid out for frames this tall; 0: the frame size
     kimg: float = 100.0
     snapshot_kimg: float = 4.0
     seed: int = 0
@@ -62,6 +65,12 @@ class TrainForm:
                 "--kimg", f"{self.kimg:g}", "--snapshot-kimg", f"{self.snapshot_kimg:g}",
                 "--seed", str(self.seed), "--lr", f"{self.lr:g}", "--tick-kimg", f"{self.tick_kimg:g}",
                 "--tick-seconds", f"{self.tick_seconds:g}", "--device", self.device, "--quiet"]
+        if self.loss != "stylegan2":
+            args += ["--loss", self.loss]
+        if self.y_extent > 0:
+            args += ["--y-extent", str(self.y_extent)]
+        if self.scene_height > 0:
+            args += ["--scene-height", str(self.scene_height)]
         if self.resolution > 0:
             args += ["--resolution", str(self.resolution)]
         if self.r1_gamma >= 0:

@@ -5,12 +5,14 @@ import time
 import numpy as np
 import pytest
 
+from infiniscape.train.frames import VerticalRange
 from infiniscape.train.procedural import (
     HORIZON_FRACTION,
     ProceduralLandscapes,
     fbm1d,
     fbm2d,
     horizon_row,
+    render_landscape,
     world_y,
 )
 
@@ -122,3 +124,41 @@ def test_renders_fast_enough():
     # target is >= 50/s at 256^2 (benchmarks/procedural_speed.py); 128^2 is ~4x less work.
     # Generous bound so a busy shared CPU does not make this flaky, yet catches a 10x regression.
     assert per_image < 0.05
+
+
+def test_a_window_of_the_reference_frame_is_the_frame_itself():
+    frame = render_landscape(4, 9, 64, 64)
+    assert np.array_equal(frame, render_landscape(4, 9, 64, 64, top=-38, scene_height=64))
+
+
+def test_far_above_is_sky_and_far_below_is_ground():
+    # 40 landscapes laid out for a 128 px-tall frame, windows far above and below it. Far away the
+    # world is stationary: on average over landscapes, windows 2000 and 3000 px out look alike and
+    # their top and bottom rows too; the sky is brighter than the ground; the landscape band has the
+    # most row-to-row structure (ridgelines, the horizon).
+    def windows(top):
+        return np.stack([render_landscape(1, i, 64, 64, top=top, scene_height=128) for i in range(40)]
+                        ).astype(float)
+
+    above, above2, below, below2 = windows(-2000), windows(-3000), windows(2000), windows(3000)
+    band = windows(-60)
+    for a, b in ((above, above2), (below, below2)):
+        assert np.abs(a.mean((0, 1, 2)) - b.mean((0, 1, 2))).max() < 12
+        assert np.abs(a[:, :8].mean((0, 1, 2)) - a[:, -8:].mean((0, 1, 2))).max() < 12
+    assert below.mean() < above.mean() - 20
+
+    def vertical_detail(x):
+        return np.abs(np.diff(x.mean(axis=2), axis=1)).mean()
+
+    assert vertical_detail(band) > 1.5 * max(vertical_detail(above), vertical_detail(below))
+
+
+def test_frames_at_every_height_draw_tops_from_one_vertical_range():
+    vr = VerticalRange(near=(-77, -13), extent=1024, frame=64, align=16)
+    tops = vr.draw(np.random.default_rng(0), 4000)
+    assert (tops % 16 == 0).all() and tops.min() >= -1024 and tops.max() <= 1024 - 64
+    near = (tops >= -77) & (tops <= -13)
+    assert 0.45 < near.mean() < 0.6  # half in the band, plus the far draws that land there
+    ds = ProceduralLandscapes(64, seed=2, scene_height=128, vertical=vr)
+    assert ds.horizon_row is None and {ds.top(i) for i in range(50)} <= set(range(-1024, 1024, 16))
+    assert np.array_equal(ds[3], render_landscape(2, 3, 64, 64, top=ds.top(3), scene_height=128))

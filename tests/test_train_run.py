@@ -137,3 +137,19 @@ def test_resume_refuses_a_run_that_is_still_training(tmp_path, capsys):
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_projected_gan_run_at_every_height_writes_the_contract_and_resumes_exactly(tmp_path):
+    out = tmp_path / "pg"
+    args = ["--loss", "projected", "--y-extent", "1024", "--scene-height", "128", "--tick-kimg", "0.016",
+            "--snapshot-kimg", "0.016"]
+    rc, err = _finish(_train(*TINY, "--kimg", "0.016", "--out", str(out), *args), timeout=300)
+    assert rc == 0, err
+    stats = read_jsonl(out / "stats.jsonl")
+    assert stats[-1]["r1"] is None and stats[-1]["lod"] > 0  # hinge loss without R1; the levels' term
+    state = torch.load(out / "snapshots" / "state-000000016.pt", weights_only=True)
+    assert not any(k.startswith(("backbone", "projector.backbone")) for k in state["D"])  # 19 MB stay out
+    assert "projected" in (out / "log.txt").read_text() or RunDir(out).read_config()["loss"] == "projected"
+    rc, err = _finish(_train("--resume", str(out), "--quiet", "--kimg", "0.032"), timeout=300)
+    assert rc == 0, err
+    assert [r["kimg"] for r in read_jsonl(out / "stats.jsonl")] == [0.016, 0.032]

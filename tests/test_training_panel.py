@@ -122,6 +122,10 @@ def test_form_builds_the_train_command(tmp_path):
     assert argv[:4] == [sys.executable, "-m", "infiniscape", "train"]
     assert argv[argv.index("--data") + 1] == "/d/faces.zip" and argv[argv.index("--kimg") + 1] == "2.5"
     assert "--resolution" not in argv and "--r1-gamma" not in argv  # the CLI's defaults
+    assert "--loss" not in argv and "--y-extent" not in argv
+    pg = TrainForm(loss="projected", y_extent=3072, scene_height=256).argv(out)
+    assert pg[pg.index("--loss") + 1] == "projected" and pg[pg.index("--y-extent") + 1] == "3072"
+    assert pg[pg.index("--scene-height") + 1] == "256"
     assert next_run_name(tmp_path / "empty", "x.yaml", "procedural:3") == "00000-x-procedural"
 
 

@@ -154,8 +154,10 @@ class ImageFolderDataset:
         return None if self.labels is None else self.labels[index]
 
 
-def open_dataset(spec: str, resolution: int, seed: int = 0):
-    """``procedural[:SEED]`` -> ProceduralLandscapes; a folder or .zip -> ImageFolderDataset."""
+def open_dataset(spec: str, resolution: int, seed: int = 0, scene_height: int | None = None,
+                 vertical=None):
+    """``procedural[:SEED]`` -> ProceduralLandscapes; a folder or .zip -> ImageFolderDataset.
+    ``scene_height`` and ``vertical`` (windows at any height) need the procedural source."""
     spec = str(spec)
     if spec == "procedural" or spec.startswith("procedural:"):
         from infiniscape.train.procedural import ProceduralLandscapes
@@ -163,7 +165,11 @@ def open_dataset(spec: str, resolution: int, seed: int = 0):
         tail = spec.partition(":")[2]
         if tail and not tail.lstrip("-").isdigit():
             raise UserError(f"dataset '{spec}': the procedural seed must be an integer, e.g. procedural:3")
-        return ProceduralLandscapes(resolution, seed=int(tail) if tail else seed)
+        return ProceduralLandscapes(resolution, seed=int(tail) if tail else seed, scene_height=scene_height,
+                                    vertical=vertical)
+    if scene_height or vertical is not None:
+        raise UserError("--scene-height and --y-extent need --data procedural (a folder of images "
+                        "cannot paint windows at other heights)")
     path = Path(spec).expanduser()
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
         return ImageFolderDataset(path, resolution)

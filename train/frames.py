@@ -10,6 +10,7 @@ is then cut from a taller aligned window), or uniformly in a configurable band o
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,6 +28,26 @@ class FreshLatents:
 
     def cells(self, spec, cells) -> np.ndarray:
         return self.rng.standard_normal((spec.channels,) + cells.shape, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class VerticalRange:
+    """Where frames are cut vertically over the whole range the studio shows: the world y of a
+    frame's top row is drawn from ``near`` (the landscape band around the horizon) with probability
+    ``p_near``, else evenly from [-extent, extent - frame]; multiples of ``align``. The real source
+    and the generator's frames draw from this one distribution, so every height is judged."""
+
+    near: tuple[int, int]  # top rows of frames inside the reference landscape (low, high)
+    extent: int  # half-height of the whole range, world px
+    frame: int  # frame height, px
+    align: int = 1
+    p_near: float = 0.5
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        a = self.align
+        near = rng.integers(-(-self.near[0] // a), self.near[1] // a + 1, n)
+        far = rng.integers(-(self.extent // a), (self.extent - self.frame) // a + 1, n)
+        return np.where(rng.random(n) < self.p_near, near, far) * a
 
 
 def default_top(resolution: int, vertical: str, style_spacing: int, horizon_row: int | None):
@@ -61,7 +82,9 @@ class FrameSampler:
         """n frame origins (world x, y of the top-left pixel); x_shift moves them all (far-away FID)."""
         b, period = self.base, self.cfg.style_spacing
         xs = rng.integers(0, period // b, n) * b + x_shift
-        if isinstance(self.top, tuple):
+        if isinstance(self.top, VerticalRange):
+            ys = self.top.draw(rng, n)
+        elif isinstance(self.top, tuple):
             lo, hi = math.ceil(self.top[0] / b), math.floor(self.top[1] / b)
             ys = rng.integers(lo, max(lo, hi) + 1, n) * b
         else:
@@ -69,11 +92,13 @@ class FrameSampler:
         return [(int(x), int(y)) for x, y in zip(xs, ys, strict=True)]
 
     def frames(self, generator, origins: list[tuple[int, int]], latents: list, width: int | None = None,
-               update_w_avg: bool = False) -> torch.Tensor:
+               update_w_avg: bool = False, all_levels: bool = False):
         """Frames [N, 3, R, width] in roughly [-1, 1] (not clamped, so gradients flow).
 
         ``latents[i]`` is the LatentSource of frame i. Each frame is computed from the aligned
-        window that covers it, exactly as a render of those world pixels would be."""
+        window that covers it, exactly as a render of those world pixels would be. With
+        ``all_levels`` (frames, levels): levels[0] is that aligned window [N, 3, h, width] and
+        levels[k] its level k = 1.. [N, 3, h / 2^k, width / 2^k]."""
         r, w, b = self.resolution, width or self.resolution, self.base
         if w % b or origins[0][0] % b:
             raise ValueError(f"frame width and x must be multiples of {b}")
@@ -86,9 +111,16 @@ class FrameSampler:
         device = next(generator.parameters()).device
         batch = stack_window_inputs(inputs, device)
         rgb = generator(batch["x"], batch["z"], batch["conv_weights"], batch["rgb_weights"], batch["noises"],
-                        update_w_avg=update_w_avg)
+                        update_w_avg=update_w_avg, all_levels=all_levels)
         o = -self.model.plan.output.offset
-        return rgb[:, :, o + dy:o + dy + r, o:o + w]  # [N, 3, R, W]
+        if not all_levels:
+            return rgb[:, :, o + dy:o + dy + r, o:o + w]  # [N, 3, R, W]
+        levels = [rgb[0][:, :, o:o + h, o:o + w]]
+        for k, level in enumerate(rgb[1:], start=1):
+            g = self.model.plan.rgb_styles[len(rgb) - 1 - k]  # level k is read at stage S - 1 - k
+            o = -g.offset - 1  # its 3x3 head's output starts one pixel in
+            levels.append(level[:, :, o:o + (h >> k), o:o + (w >> k)])
+        return levels[0][:, :, dy:dy + r], levels
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

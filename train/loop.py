@@ -30,13 +30,20 @@ from . import distributed as D
 from .augment import diff_augment
 from .dataset import open_dataset
 from .discriminator import Discriminator
-from .frames import FrameSampler, FreshLatents, default_top, grid_image, to_uint8
-from .loss import discriminator_loss, generator_loss, r1_penalty
+from .frames import FrameSampler, FreshLatents, VerticalRange, default_top, grid_image, to_uint8
+from .loss import (
+    discriminator_loss,
+    generator_loss,
+    hinge_d_loss,
+    hinge_g_loss,
+    lod_consistency,
+    r1_penalty,
+)
 from .options import TrainOptions
 from .run_dir import RunDir
 
 SAMPLE_SEEDS = 16  # the fixed seeds of the sample grid
-STAT_KEYS = ("loss_G", "loss_D", "r1", "real_score", "fake_score")
+STAT_KEYS = ("loss_G", "loss_D", "r1", "lod", "real_score", "fake_score")
 
 
 class RealStream:
@@ -78,26 +85,31 @@ class Trainer:
         self.model = NativeModel(self.G, device=self.dev, frozen=False)
         res = opts.resolution or self.G.cfg.tile_size
         opts.resolution = res
+        vertical = self._vertical_range(res)
         try:
-            self.dataset = open_dataset(opts.data, res)
-            self.sampler = FrameSampler(self.model, res, opts.y_band or self._top(res))
+            self.dataset = open_dataset(opts.data, res, scene_height=opts.scene_height, vertical=vertical)
+            self.sampler = FrameSampler(self.model, res, vertical or opts.y_band or self._top(res))
         except ValueError as e:
             raise UserError(str(e)) from None
         self.reals = RealStream(self.dataset, opts.seed)
         if opts.batch % env.world_size:
             raise UserError(f"--batch {opts.batch} does not split over {env.world_size} processes")
         self.local_batch = opts.batch // env.world_size
-        widest = max(s.channels for s in self.G.cfg.stages)
+        self.projected = opts.loss == "projected"
         torch.manual_seed(opts.seed)  # D's initial weights
         try:
-            self.D = Discriminator(res, opts.d_channels or max(32, widest // 2)).to(self.dev)
+            self.D = self._discriminator(res).to(self.dev)
         except ValueError as e:
             raise UserError(f"--resolution {res}: {e}") from None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.r1_gamma = opts.r1_gamma if opts.r1_gamma is not None else 0.0002 * res**2 / opts.batch
+        if self.projected:  # hinge loss on pretrained features needs no gradient penalty (Sauer et al.)
+            self.r1_gamma = 0.0
+        else:
+            self.r1_gamma = opts.r1_gamma if opts.r1_gamma is not None else 0.0002 * res**2 / opts.batch
         ratio = opts.r1_interval / (opts.r1_interval + 1)  # lazy-regularisation correction (StyleGAN2)
+        d_lr = opts.d_lr if opts.d_lr is not None else (0.002 if self.projected else opts.lr)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=opts.lr, betas=(0.0, 0.99), eps=1e-8)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=opts.lr * ratio, betas=(0.0, 0.99**ratio),
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr * ratio, betas=(0.0, 0.99**ratio),
                                       eps=1e-8)
         self.amp_dtype = self._amp_dtype()
         fp16 = self.amp_dtype == torch.float16
@@ -109,6 +121,28 @@ class Trainer:
             from .metrics import inception
             inception()
         self.stop_requested = False
+
+    def _discriminator(self, res: int) -> torch.nn.Module:
+        o = self.opts
+        if self.projected:
+            from .projected import ProjectedDiscriminator
+
+            return ProjectedDiscriminator(res, feature_size=o.d_input or None, channel_scale=o.d_scale,
+                                          seed=o.seed)
+        widest = max(s.channels for s in self.G.cfg.stages)
+        return Discriminator(res, o.d_channels or max(32, widest // 2))
+
+    def _vertical_range(self, res: int) -> VerticalRange | None:
+        """Frames at every height of the studio's range (procedural data only), else None."""
+        o = self.opts
+        if not o.y_extent:
+            return None
+        from .procedural import horizon_row
+
+        scene = o.scene_height or res
+        h0 = horizon_row(scene)
+        return VerticalRange(near=(-h0, max(-h0, scene - h0 - res)), extent=o.y_extent, frame=res,
+                             align=self.G.cfg.base_scale)
 
     def _top(self, res: int):
         horizon = getattr(self.dataset, "horizon_row", None)  # known for the procedural source
@@ -133,21 +167,24 @@ class Trainer:
         o, env, n = self.opts, self.env, self.local_batch
         rng = np.random.default_rng([o.seed, env.rank, self.step])
         tgen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        aug = (lambda x: diff_augment(x, generator=tgen)) if o.diffaug else (lambda x: x)
+        augmented = o.diffaug or self.projected  # Projected GAN always augments (Sauer et al.)
+        aug = (lambda x: diff_augment(x, generator=tgen)) if augmented else (lambda x: x)
         start = self.nimg + env.rank * n
         reals = to_tensor(self.reals.images(start, n), self.dev)
         origins = self.sampler.draw_origins(rng, n)
         latents = [FreshLatents(rng)] * n
+        lod = o.lod_weight > 0
         with self._autocast():
-            fakes = self.sampler.frames(self.G, origins, latents, update_w_avg=True)  # [n, 3, R, R]
+            out = self.sampler.frames(self.G, origins, latents, update_w_avg=True, all_levels=lod)
+        fakes, levels = out if lod else (out, None)  # [n, 3, R, R]; the aligned window and its levels
 
-        # D: logistic loss, plus lazy R1 on the same real logits every r1_interval steps
+        # D: hinge (projected) or logistic loss, plus lazy R1 every r1_interval steps
         do_r1 = self.r1_gamma > 0 and self.step % o.r1_interval == 0
         reals.requires_grad_(do_r1)
         with self._autocast():
             real_logits = self.D(aug(reals)).float()
             fake_logits = self.D(aug(fakes.detach())).float()
-        loss_D = discriminator_loss(real_logits, fake_logits)
+        loss_D = (hinge_d_loss if self.projected else discriminator_loss)(real_logits, fake_logits)
         r1 = r1_penalty(real_logits, reals) if do_r1 else torch.zeros((), device=self.dev)
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler_D.scale(loss_D + r1 * (self.r1_gamma / 2 * o.r1_interval)).backward()
@@ -155,12 +192,14 @@ class Trainer:
         self.scaler_D.step(self.opt_D)
         self.scaler_D.update()
 
-        # G: non-saturating loss through the updated D
+        # G: adversarial loss through the updated D, plus the coarse levels' consistency
         self.D.requires_grad_(False)
         with self._autocast():
-            loss_G = generator_loss(self.D(aug(fakes)).float())
+            logits = self.D(aug(fakes)).float()
+        loss_G = (hinge_g_loss if self.projected else generator_loss)(logits)
+        loss_lod = lod_consistency(levels[0], levels[1:]) if lod else torch.zeros((), device=self.dev)
         self.opt_G.zero_grad(set_to_none=True)
-        self.scaler_G.scale(loss_G).backward()
+        self.scaler_G.scale(loss_G + o.lod_weight * loss_lod).backward()
         self.D.requires_grad_(True)
         D.sync_gradients(env, self.G)
         D.all_reduce_mean(env, [self.G.mapping.w_avg])  # every process saw its own batch
@@ -170,7 +209,8 @@ class Trainer:
         self.step += 1
         self.nimg += o.batch
         return {"loss_G": loss_G.item(), "loss_D": loss_D.item(), "r1": r1.item() if do_r1 else math.nan,
-                "real_score": real_logits.mean().item(), "fake_score": fake_logits.mean().item()}
+                "lod": loss_lod.item(), "real_score": real_logits.mean().item(),
+                "fake_score": fake_logits.mean().item()}
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -281,7 +321,8 @@ class Trainer:
                 t_maint = time.time()
                 if env.is_main:
                     self.write_samples()
-                    path = run.save_snapshot(self.nimg, self.state_dict(), self.G_ema)
+                    frames = {"frame": o.resolution, "scene_height": o.scene_height or o.resolution}
+                    path = run.save_snapshot(self.nimg, self.state_dict(), self.G_ema, frames)
                     run.log(f"snapshot kimg {self.nimg / 1000:g}: {path.name}")
                 written["snapshot"] = self.nimg
                 D.barrier(env)

@@ -95,6 +95,8 @@ def fbm2d(rng: np.random.Generator, ys: np.ndarray, width: int, cell_px: float, 
         cy = cell_px / 2**k
         cells_x = max(1, int(round(width / (cy * aspect))))
         yi0, yi1, yw0, yw1, yd0, yd1 = _axis(np.asarray(ys, np.float64) / cy)
+        if yi0.min() < 0:  # rows above the reference frame: the noise is stationary, so shift it
+            yi1, yi0 = yi1 - yi0.min(), yi0 - yi0.min()
         xi0, xi1, xw0, xw1, xd0, xd1 = _x_axis(width, cells_x)
         theta = rng.uniform(0, 2 * np.pi, (int(yi1.max()) + 1, cells_x)).astype(np.float32)
         # x offsets are in x-cell units; dividing by aspect keeps gradients isotropic in pixels
@@ -145,63 +147,77 @@ def _palette(rng: np.random.Generator) -> tuple[str, dict[str, np.ndarray]]:
     return name, dict(zip(_KEYS, np.clip(cols, 0, 1), strict=True))
 
 
-def _sky(rng, H, W, h0, pal, night):
-    """Gradient + glow [H, W, 3], glow map [H, W] (for lit clouds)."""
-    t = np.clip((np.arange(H, dtype=np.float32) + 0.5) / h0, 0, 1) ** rng.uniform(1.2, 2.2)
-    grad = _mix(pal["zenith"], pal["horizon"], t[:, None])[:, None, :]  # [H, 1, 3]
+def _sky(rng, rows, W, S, h0, pal, night):
+    """Gradient + glow [len(rows), W, 3], glow map [len(rows), W] (for lit clouds). Above the
+    reference frame the sky is the zenith colour: the world saturates going up."""
+    t = np.clip((rows + 0.5) / h0, 0, 1) ** rng.uniform(1.2, 2.2)
+    grad = _mix(pal["zenith"], pal["horizon"], t[:, None])[:, None, :]  # [R, 1, 3]
     sx = rng.uniform(0, W)
     sy = h0 * rng.uniform(0.25, 0.85)
     dx = np.abs(np.arange(W, dtype=np.float32) + 0.5 - sx)
     dx = np.minimum(dx, W - dx)  # periodic distance keeps the glow seamless across the wrap
-    dy = np.arange(H, dtype=np.float32) + 0.5 - sy
-    halo_r = H * rng.uniform(0.12, 0.3) * (0.6 if night else 1.0)
-    disk_r = H * rng.uniform(0.018, 0.035)
+    dy = rows + 0.5 - sy
+    halo_r = S * rng.uniform(0.12, 0.3) * (0.6 if night else 1.0)
+    disk_r = S * rng.uniform(0.018, 0.035)
     k = np.float32(-1 / halo_r**2)
-    # a Gaussian is separable: outer product of two 1D profiles instead of H*W exponentials
+    # a Gaussian is separable: outer product of two 1D profiles instead of R*W exponentials
     glow = np.outer(np.exp(k * dy**2) * np.float32(rng.uniform(0.35, 0.75)), np.exp(k * dx**2))
     sky = grad + glow[..., None] * (pal["glow"] - 0.5 * grad)
     if night or rng.random() < 0.75:  # else the sun is hidden behind haze: glow only
-        r0, r1 = max(0, int(sy - disk_r - 2)), min(H, int(sy + disk_r + 3))
-        dist = np.sqrt(dy[r0:r1, None] ** 2 + dx[None, :] ** 2)
-        disk = np.clip((disk_r - dist) / 1.2 + 0.5, 0, 1)  # antialiased edge
-        sky[r0:r1] = _mix(sky[r0:r1], pal["glow"], disk[..., None])
-        glow[r0:r1] += disk
+        near = np.nonzero(np.abs(dy) < disk_r + 2.5)[0]
+        if len(near):
+            r0, r1 = near[0], near[-1] + 1
+            dist = np.sqrt(dy[r0:r1, None] ** 2 + dx[None, :] ** 2)
+            disk = np.clip((disk_r - dist) / 1.2 + 0.5, 0, 1)  # antialiased edge
+            sky[r0:r1] = _mix(sky[r0:r1], pal["glow"], disk[..., None])
+            glow[r0:r1] += disk
     if night:
-        ys, xs = np.nonzero(rng.random((h0, W)) < 0.004 * (1 - t[:h0, None]))
-        sky[ys, xs] += rng.uniform(0.2, 0.9, (len(ys), 1)).astype(np.float32)
+        above = rows < h0
+        ys, xs = np.nonzero(rng.random((int(above.sum()), W)) < 0.004 * (1 - t[above, None]))
+        sky[np.nonzero(above)[0][ys], xs] += rng.uniform(0.2, 0.9, (len(ys), 1)).astype(np.float32)
     return sky, glow
 
 
-def _clouds(rng, sky, glow, h0, pal):
-    H, W, _ = sky.shape
-    rows = np.arange(h0, dtype=np.float32) + 0.5
-    # Rows nearer the horizon look farther into a flat cloud deck: compress them like perspective.
-    elev = 1 - rows / h0
-    deck = H * 0.25 / (elev + 0.12)
-    noise = fbm2d(rng, deck, W, cell_px=H * rng.uniform(0.25, 0.5), aspect=rng.uniform(2, 4), octaves=6)
+def _cloud_deck(rows, S, h0):
+    """Cloud-deck coordinate of sky rows: rows nearer the horizon look farther into a flat deck
+    (compressed like perspective); above the reference frame it continues linearly, so the
+    clouds overhead are a stationary field, neither stretched into streaks nor squeezed."""
+    elev = 1 - (rows + 0.5) / h0
+    top = S * 0.25 / 1.12  # the deck at elev = 1 (the reference frame's top row)
+    slope = S * 0.25 / 1.12**2  # its derivative there
+    return np.where(elev <= 1, S * 0.25 / (np.maximum(elev, 0) + 0.12), top - slope * (elev - 1)), elev
+
+
+def _clouds(rng, sky, glow, rows, S, h0, pal):
+    R, W, _ = sky.shape
+    above = np.nonzero(rows < h0)[0]
+    if len(above) == 0:
+        return
+    deck, elev = _cloud_deck(rows[above], S, h0)
+    noise = fbm2d(rng, deck, W, cell_px=S * rng.uniform(0.25, 0.5), aspect=rng.uniform(2, 4), octaves=6)
     cover = rng.uniform(-0.3, 0.6)  # threshold: low = overcast, high = clear
     soft = rng.uniform(0.06, 0.25)
     dens = _smoothstep(cover - soft, cover + soft, noise) * _smoothstep(0.0, 0.35, elev)[:, None]
     dens *= np.float32(rng.uniform(0.55, 0.95))
     # thicker parts are shadowed underneath; lit by the glow near the sun
     shade = np.clip((noise - cover) * 1.5, 0, 1)[..., None]
-    col = _mix(pal["cloud_light"], pal["cloud_shadow"], shade) + glow[:h0, :, None] * (0.6 * pal["glow"])
-    sky[:h0] = _mix(sky[:h0], col, dens[..., None])
+    col = _mix(pal["cloud_light"], pal["cloud_shadow"], shade) + glow[above, :, None] * (0.6 * pal["glow"])
+    sky[above] = _mix(sky[above], col, dens[..., None])
 
 
-def _ridge_lines(rng, H, W, h0, water):
+def _ridge_lines(rng, S, W, h0, water):
     """2-5 ridge crest lines [n, W] (row positions), far to near, and the trees-free lines."""
     n = int(rng.integers(2, 6))
     lines = []
     for k in range(n):
         t = k / (n - 1)  # 0 far .. 1 near
         if water:  # every ridge stands on the shoreline
-            base = h0 - H * (0.01 + 0.03 * t)
-            amp = H * rng.uniform(0.06, 0.24) * (1 - 0.4 * t)
+            base = h0 - S * (0.01 + 0.03 * t)
+            amp = S * rng.uniform(0.06, 0.24) * (1 - 0.4 * t)
         else:
-            base = h0 + (H - h0) * 0.4 * t**1.1
-            amp = H * rng.uniform(0.06, 0.22) * (1 - 0.3 * t)
-        cell_px = H * rng.uniform(0.4, 1.0) * (0.8 + 0.6 * t)
+            base = h0 + (S - h0) * 0.4 * t**1.1
+            amp = S * rng.uniform(0.06, 0.22) * (1 - 0.3 * t)
+        cell_px = S * rng.uniform(0.4, 1.0) * (0.8 + 0.6 * t)
         if rng.random() < 0.6 * (1 - t):
             # ridged noise, 1 - 2|n| of broad noise: sharp alpine peaks, mostly in the distance
             broad = fbm1d(rng, W, cell_px=2 * cell_px, gain=rng.uniform(0.35, 0.5))
@@ -212,14 +228,19 @@ def _ridge_lines(rng, H, W, h0, water):
     smooth = np.stack(lines).astype(np.float32)
     crests = smooth.copy()
     if rng.random() < 0.7:
-        crests[-1] -= _trees(rng, W, H)
+        crests[-1] -= _trees(rng, W, S)
     return smooth, crests
 
 
-def _ridges(rng, img, h0, pal, floor, texture):
-    """Draw 2-5 ridgelines far to near into img[:floor] with atmospheric perspective."""
-    H, W, _ = img.shape
-    smooth, crests = _ridge_lines(rng, H, W, h0, water=floor < H)
+def _ridges(rng, img, r_top, S, h0, pal, water, texture):
+    """Draw 2-5 ridgelines far to near into the rows above ``floor`` with atmospheric perspective.
+
+    img holds rows r_top .. r_top + len(img) of the reference frame; the nearest ridge fills
+    everything down to the shoreline, or without water down to the bottom (the ground goes on
+    below the reference frame)."""
+    W = img.shape[1]
+    smooth, crests = _ridge_lines(rng, S, W, h0, water)
+    floor = min(h0, r_top + len(img)) if water else r_top + len(img)
     n = len(crests)
     haze_strength = rng.uniform(0.55, 0.9)
     mist = rng.uniform(0.15, 0.6)
@@ -227,7 +248,7 @@ def _ridges(rng, img, h0, pal, floor, texture):
         t = k / (n - 1)
         far = 1 - t
         # Only rows between this crest and where the next (opaque) layer covers everything matter.
-        r0 = max(0, int(np.floor(crests[k].min())))
+        r0 = max(r_top, int(np.floor(crests[k].min())))
         r1 = floor if k == n - 1 else min(floor, int(np.ceil(crests[k + 1].max())) + 1)
         if r1 <= r0:
             continue
@@ -237,18 +258,19 @@ def _ridges(rng, img, h0, pal, floor, texture):
         colour = _mix(pal["ground"] * rng.uniform(0.8, 1.25, 3).astype(np.float32), pal["haze"], haze)
         # valley mist: each layer fades toward haze below its crest, so bands separate visibly;
         # measured from the line without trees, else every trunk would leave a vertical streak
-        depth = np.clip((ys - smooth[k][None, :]) * np.float32(1 / (H * 0.2)), 0, 1)
-        shade = (1 + (0.1 + 0.25 * t) * texture[r0:r1])[..., None]  # ground texture, strongest up close
+        depth = np.clip((ys - smooth[k][None, :]) * np.float32(1 / (S * 0.2)), 0, 1)
+        rows = slice(r0 - r_top, r1 - r_top)
+        shade = (1 + (0.1 + 0.25 * t) * texture[rows])[..., None]  # ground texture, strongest up close
         fill = _mix(colour, pal["haze"], (np.float32(mist * (0.3 + 0.7 * far)) * depth)[..., None]) * shade
-        img[r0:r1] = _mix(img[r0:r1], fill, alpha[..., None])
+        img[rows] = _mix(img[rows], fill, alpha[..., None])
 
 
-def _trees(rng, W, H):
+def _trees(rng, W, S):
     """Heights [W] of conifer silhouettes along a ridge: one candidate tree per cell, periodic."""
-    cell = max(2, int(H * rng.uniform(0.012, 0.03)))
+    cell = max(2, int(S * rng.uniform(0.012, 0.03)))
     cells = max(1, W // cell)
     present = rng.random(cells) < rng.uniform(0.3, 0.9)
-    height = H * rng.uniform(0.02, 0.06, cells) * present
+    height = S * rng.uniform(0.02, 0.06, cells) * present
     centre = (np.arange(cells) + rng.uniform(0.2, 0.8, cells)) * (W / cells)
     x = np.arange(W, dtype=np.float32) + 0.5
     out = np.zeros(W, np.float32)
@@ -260,54 +282,95 @@ def _trees(rng, W, H):
     return out.astype(np.float32)
 
 
-def _water(rng, img, h0, pal, texture):
-    """Rows from h0 down become a rippled, tinted mirror of the rows above."""
-    H, W, _ = img.shape
-    y = np.arange(h0, H)
-    dist = (y - h0 + 0.5) / max(1, H - h0)  # 0 at the shoreline, 1 at the bottom
-    src = np.clip(2 * h0 - 1 - y, 0, h0 - 1)
+def _water(rng, img, r_top, S, h0, pal, texture, bottom):
+    """Rows from h0 to ``bottom`` become a rippled, tinted mirror of the rows above them."""
+    W = img.shape[1]
+    y = np.arange(max(h0, r_top), min(bottom, r_top + len(img)))
+    if len(y) == 0:
+        return
+    dist = (y - h0 + 0.5) / max(1, S - h0)  # 0 at the shoreline, 1 at the reference frame's bottom
+    src = 2 * h0 - 1 - y  # painted too: the caller paints the mirrored rows
     # ripples grow toward the viewer; x-shifts keep the reflection periodic
-    amp = H * 0.012 * (0.2 + dist) * rng.uniform(0.5, 1.5)
-    ripple = np.sin(y * rng.uniform(0.8, 1.6) + rng.uniform(0, 6.3))[:, None] + texture[h0:H] * 2
+    amp = S * 0.012 * (0.2 + dist) * rng.uniform(0.5, 1.5)
+    ripple = np.sin(y * rng.uniform(0.8, 1.6) + rng.uniform(0, 6.3))[:, None] + texture[y - r_top] * 2
     shift = np.round(amp[:, None] * ripple).astype(np.int64)
     cols = (np.arange(W)[None, :] + shift) % W
-    refl = img[src[:, None], cols]
+    refl = img[(src - r_top)[:, None], cols]
     tint = _mix(pal["zenith"], pal["haze"], 0.5) * 0.6
     darken = rng.uniform(0.55, 0.8)
-    img[h0:] = _mix(refl * darken, tint, (0.25 + 0.35 * dist)[:, None, None])
+    img[y - r_top] = _mix(refl * darken, tint, (0.25 + 0.35 * dist)[:, None, None])
 
 
-def render_landscape(seed: int, index: int, height: int, width: int) -> np.ndarray:
-    """One landscape, uint8 [height, width, 3]; a pure function of its arguments."""
+def _foreground(rng, img, r_top, pal, texture, top):
+    """Below a lake, the near shore: dark ground with coarse texture from ``top`` down."""
+    r0 = max(top, r_top) - r_top
+    if r0 < len(img):
+        colour = pal["ground"] * np.float32(rng.uniform(0.6, 0.9))
+        img[r0:] = colour * (1 + 0.3 * texture[r0:])[..., None]
+
+
+def render_landscape(seed: int, index: int, height: int, width: int, top: int | None = None,
+                     scene_height: int | None = None) -> np.ndarray:
+    """A window of one landscape, uint8 [height, width, 3]; a pure function of its arguments.
+
+    The landscape is laid out for a reference frame ``scene_height`` px tall (default: ``height``)
+    with its horizon at ``horizon_row(scene_height)``, and goes on above (zenith sky and clouds
+    overhead) and below (ground, or a lake and then its near shore) without end. ``top`` is the
+    world y of the window's first row (horizon at world y = 0; default: the reference frame's
+    top, so the window is the reference frame itself)."""
     rng = np.random.default_rng([int(seed), int(index)])
-    H, W = int(height), int(width)
-    h0 = horizon_row(H)
+    S, H, W = int(scene_height or height), int(height), int(width)
+    h0 = horizon_row(S)
+    r_top = (-h0 if top is None else int(top)) + h0  # reference-frame row of the window's first row
     name, pal = _palette(rng)
     night = name == "night"
-    img, glow = _sky(rng, H, W, h0, pal, night)
-    _clouds(rng, img, glow, h0, pal)
-    texture = fbm2d(rng, np.arange(H) + 0.5, W, cell_px=H * 0.08, aspect=2.0, octaves=3)
     water = rng.random() < 0.35
-    _ridges(rng, img, h0, pal, floor=h0 if water else H, texture=texture)
+    lake_bottom = S + int(S * rng.uniform(0.0, 0.6))  # below the lake: its near shore
+    # The rows painted: the window, and above it whatever a lake in the window mirrors.
+    p_top = r_top
+    if water and r_top + H > h0:
+        p_top = min(r_top, 2 * h0 - min(lake_bottom, r_top + H))
+    rows = np.arange(p_top, r_top + H, dtype=np.float32)
+    img, glow = _sky(rng, rows, W, S, h0, pal, night)
+    _clouds(rng, img, glow, rows, S, h0, pal)
+    texture = fbm2d(rng, rows + 0.5, W, cell_px=S * 0.08, aspect=2.0, octaves=3)
+    _ridges(rng, img, p_top, S, h0, pal, water, texture)
     if water:
-        _water(rng, img, h0, pal, texture)
+        _water(rng, img, p_top, S, h0, pal, texture, lake_bottom)
+        _foreground(rng, img, p_top, pal, texture, lake_bottom)
+    img = img[r_top - p_top:]
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 class ProceduralLandscapes:
-    """Endless, deterministic landscape images: ``ds[i]`` -> uint8 [resolution, width, 3]."""
+    """Endless, deterministic landscape images: ``ds[i]`` -> uint8 [resolution, width, 3].
 
-    def __init__(self, resolution: int = 256, seed: int = 0, width: int | None = None):
+    By default image i is the whole landscape (its horizon at ``horizon_row``). With ``vertical``
+    (a VerticalRange of train/frames.py) each landscape is laid out for a ``scene_height`` px
+    frame and image i is the window of it whose top row sits at a world y drawn from that range
+    (from the image's own seed): sky far above, the landscape band, ground far below."""
+
+    def __init__(self, resolution: int = 256, seed: int = 0, width: int | None = None,
+                 scene_height: int | None = None, vertical=None):
         if resolution < 8:
             raise ValueError(f"resolution {resolution} is too small for a landscape; use 8 or more")
         self.resolution = int(resolution)  # image height H (and width unless `width` is given)
         self.width = int(width or resolution)
         self.seed = int(seed)
+        self.scene_height = int(scene_height or resolution)
+        self.vertical = vertical
 
     @property
-    def horizon_row(self) -> int:
-        """Row boundary of the horizon in every image (see the module docstring)."""
-        return horizon_row(self.resolution)
+    def horizon_row(self) -> int | None:
+        """Row boundary of the horizon in every image (see the module docstring); None when the
+        images are windows at varying heights."""
+        return None if self.vertical is not None else horizon_row(self.resolution)
+
+    def top(self, index: int) -> int:
+        """World y of image ``index``'s first row."""
+        if self.vertical is None:
+            return -horizon_row(self.scene_height)
+        return int(self.vertical.draw(np.random.default_rng([self.seed, int(index), 1]), 1)[0])
 
     def __len__(self) -> int:
         return 2**31
@@ -315,11 +378,11 @@ class ProceduralLandscapes:
     def __getitem__(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self):
             raise IndexError(index)
-        return render_landscape(self.seed, index, self.resolution, self.width)
+        return self.strip(index, self.width)
 
     def strip(self, index: int, width: int) -> np.ndarray:
         """Image ``index`` rendered ``width`` pixels wide, periodic with that period."""
-        return render_landscape(self.seed, index, self.resolution, width)
+        return render_landscape(self.seed, index, self.resolution, width, self.top(index), self.scene_height)
 
     def batch(self, indices) -> np.ndarray:
         """Images for ``indices`` stacked as uint8 [N, H, W, 3]."""

@@ -111,10 +111,11 @@ class RunDir:
     def snapshot_paths(self, nimg: int) -> tuple[Path, Path]:
         return self.snapshots / f"state-{nimg:09d}.pt", self.snapshots / f"G_ema-{nimg:09d}.pt"
 
-    def save_snapshot(self, nimg: int, state: dict, g_ema) -> Path:
-        """G_ema checkpoint first, then the state file: a state file's presence means both are whole."""
+    def save_snapshot(self, nimg: int, state: dict, g_ema, extra: dict | None = None) -> Path:
+        """G_ema checkpoint first, then the state file: a state file's presence means both are whole.
+        ``extra`` joins the checkpoint's record (the training frames, say)."""
         state_path, g_path = self.snapshot_paths(nimg)
-        save_checkpoint(g_ema, g_path, extra={"kimg": nimg / 1000, "run": str(self.path)})
+        save_checkpoint(g_ema, g_path, extra={"kimg": nimg / 1000, "run": str(self.path), **(extra or {})})
         tmp = state_path.with_name(state_path.name + TMP_SUFFIX)
         torch.save({"format": STATE_FORMAT, **state}, tmp)
         _fsync_replace(tmp, state_path)

@@ -20,6 +20,7 @@ from .spectrum_widget import PanelImage
 POLL_S = 0.5  # the selected run's files are re-read this often (off the UI thread)
 SCAN_S = 2.0  # the runs folder is listed this often
 DEVICES = ("auto", "cpu", "cuda")
+LOSSES = ("stylegan2", "projected")  # train --loss
 STATE_COLOURS = {"running": (0.45, 0.9, 0.45), "starting": (0.95, 0.85, 0.4), "finished": (0.55, 0.75, 1.0),
                  "stopped": (0.7, 0.7, 0.7), "crashed": (1.0, 0.4, 0.4)}
 LOSS_KEYS = ("loss_G", "loss_D", "real_score", "fake_score")
@@ -274,6 +275,14 @@ class TrainingWidget:
         imgui.set_next_item_width(w)
         _, f.batch = imgui.input_int("batch", f.batch, 1, 8)
         f.batch = max(1, f.batch)
+        imgui.set_next_item_width(w)
+        if imgui.begin_combo("loss", f.loss):
+            for name in LOSSES:
+                if imgui.selectable(name, name == f.loss)[0]:
+                    f.loss = name
+            imgui.end_combo()
+        imgui.same_line()
+        imgui.text_disabled("projected: converges faster")
         f.kimg = number("kimg", f.kimg, 0.001, 1.0, 100.0)
         f.snapshot_kimg = number("snapshot kimg", f.snapshot_kimg, 0.001, 1.0, 10.0)
         imgui.set_next_item_width(w)
@@ -283,6 +292,14 @@ class TrainingWidget:
             f.r1_gamma = number("R1 gamma", f.r1_gamma)
             imgui.same_line()
             imgui.text_disabled("< 0: auto")
+            imgui.set_next_item_width(w)
+            _, f.y_extent = imgui.input_int("y extent", f.y_extent, 256, 1024)
+            f.y_extent = max(0, f.y_extent)
+            imgui.same_line()
+            imgui.text_disabled("procedural: frames at every height")
+            imgui.set_next_item_width(w)
+            _, f.scene_height = imgui.input_int("scene height", f.scene_height, 16, 64)
+            f.scene_height = max(0, f.scene_height)
             f.tick_kimg = number("stats kimg", f.tick_kimg, 0.001)
             f.tick_seconds = number("stats seconds", f.tick_seconds, 0.1)
             imgui.set_next_item_width(w)

@@ -28,7 +28,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a("--kimg", type=float, help="length in thousands of real images (default 1000; may extend a resume)")
     a("--batch", type=positive("--batch"), help="global batch size (default 16)")
     a("--resolution", type=positive("--resolution"), help="frame size R (default: the config's tile size)")
+    a("--loss", choices=["stylegan2", "projected"], help="stylegan2: logistic loss + R1 with a residual D "
+      "(default); projected: Projected GAN (frozen pretrained EfficientNet-Lite0 features, hinge loss, "
+      "DiffAugment; needs the train extra)")
     a("--lr", type=float, help="Adam learning rate (default 0.0025)")
+    a("--d-lr", type=float, help="discriminator learning rate (default: --lr; 0.002 with --loss projected)")
+    a("--d-input", type=int, metavar="PX", help="projected: frames resized to PX for the feature network "
+      "(default 224, as the official code below 224 px; 0: their own size, 3x faster, but 1x1 patches "
+      "at 128)")
+    a("--d-scale", type=float, help="projected: width of the patch discriminators vs the paper "
+      "(default 0.25)")
+    a("--lod-weight", type=float, help="weight of the level-of-detail consistency term: each coarse RGB "
+      "against the box-downsampled frame (default 1; 0: off)")
+    a("--scene-height", type=positive("--scene-height"), metavar="PX", help="procedural data: lay the "
+      "landscapes out for PX-tall frames (default: the frame size)")
+    a("--y-extent", type=int, metavar="PX", help="procedural data: frames at every height within +-PX of the "
+      "horizon, half of them in the landscape band (default 0: all at the horizon)")
     a("--r1-gamma", type=float, help="R1 weight (default: 0.0002 * R^2 / batch)")
     a("--diffaug", action="store_const", const=True, help="DiffAugment (colour, translation, cutout)")
     a("--y-band", type=_band, metavar="LO,HI", help="world y band of the frame's top row for datasets "
