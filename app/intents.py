@@ -22,7 +22,7 @@ class Intents:
     redo: bool = False
     jump: int | None = None  # history position to go to
     save_view: tuple[str, int] | None = None  # (path, scale)
-    export: tuple[tuple[int, int, int, int], str] | None = None  # (world rect, path)
+    export: tuple[tuple[int, int, int, int], str, float] | None = None  # (world rect, path, zoom 2^-k)
     settings: dict | None = None  # scene-wide knobs to change (World.with_settings): truncation, ...
     # standing settings, written every frame by their widget
     show_grid: bool = False

@@ -135,7 +135,7 @@ class Studio:
         old = self.scheduler
         self.world, self.model_name, self.loading = world, name, None
         self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1,
-                                       background=True, on_ready=lambda: self.wake())
+                                       background=True, on_ready=lambda: self.wake(), preview=True)
         self.canvas.set_source(self.scheduler, world.tile_size)
         self.tools.selection = self.tools.stats_rect = None
         self._errors_seen = 0
@@ -172,9 +172,10 @@ class Studio:
         imgui.push_style_var(imgui.StyleVar_.window_padding, imgui.ImVec2(0, 0))
         imgui.begin("##canvas_window", None, CANVAS_FLAGS)
         size = (max(1.0, width - pane_w), max(1.0, height - status_h))
-        if self._reset_pending:
-            self.canvas.view.zoom = 1.0
-            self.canvas.view.center_on(0.0, 0.0, size)
+        if self._reset_pending and self.world is not None:  # the model says where it looks best
+            zoom, cx, cy = self.world.model.opening_view
+            self.canvas.view.zoom = zoom
+            self.canvas.view.center_on(cx, cy, size)
             self._reset_pending = False
         self.tools.anchors = [tuple(a.at) for a in self.world.anchors] if self.world else []
         self.canvas.show_grid = self.intents.show_grid
@@ -333,18 +334,23 @@ class Studio:
         return self.jobs.start(f"save view {out.name}", work, total=world.tile_count(x, y, w, h),
                                on_done=lambda p: self.report(f"saved view {p} ({size[0]}x{size[1]})"))
 
-    def export(self, rect: tuple[int, int, int, int], path: str):
-        """Export a world rectangle with the streaming exporter, off the UI thread."""
+    def export(self, rect: tuple[int, int, int, int], path: str, zoom: float = 1.0):
+        """Export a world rectangle at zoom 1, 1/2, 1/4, ... with the streaming exporter, off the UI
+        thread: the output is the level's pixels covering the rectangle."""
         from infiniscape.renderer.export import check_output_path, export_region
+        from infiniscape.renderer.levels import level_rect, zoom_level, zoom_text
 
         out = check_output_path(path)
+        k = zoom_level(zoom)
         x, y, w, h = rect
+        lx, ly, ow, oh = level_rect(x, y, w, h, k)
         world = self.world
-        self.report(f"exporting {w}x{h} at ({x}, {y}) to {out} ...")
+        at = f" at zoom {zoom_text(k)}" if k else ""
+        self.report(f"exporting {w}x{h} at ({x}, {y}){at} to {out} ...")
         return self.jobs.start(f"export {out.name}",
-                               lambda job: export_region(world, x, y, w, h, out, progress=job.advance),
-                               total=world.tile_count(x, y, w, h),
-                               on_done=lambda p: self.report(f"exported {p} ({w}x{h})"))
+                               lambda job: export_region(world, x, y, ow, oh, out, job.advance, zoom),
+                               total=world.tile_count(lx, ly, ow, oh, k),
+                               on_done=lambda p: self.report(f"exported {p} ({ow}x{oh}{at})"))
 
 
 def _close_later(scheduler) -> None:

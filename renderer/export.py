@@ -1,16 +1,18 @@
-"""Stream any world rectangle to disk tile row by tile row, with memory bounded by one row."""
+"""Stream any world rectangle to disk tile row by tile row, at any level of detail, with memory
+bounded by one row."""
 
 from __future__ import annotations
 
 import os
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..models.errors import UserError
+from .levels import zoom_level
 from .world import World, to_uint8
 
 FORMATS = (".png", ".npy")
@@ -21,6 +23,11 @@ def check_output_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise UserError(f"output {path} must end in .png (8-bit image) or .npy (float32 values in [-1, 1])")
+    return check_writable(path)
+
+
+def check_writable(path: Path) -> Path:
+    """The path's folder exists and is writable, and the path is not a folder."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(f"cannot write {path}: folder {parent} does not exist")
@@ -62,16 +69,21 @@ class PngStreamWriter:
 
 
 def export_region(world: World, x: int, y: int, width: int, height: int, out: str | Path,
-                  progress: Callable[[int], None] | None = None) -> Path:
-    """Render (x, y, width, height) to .png or .npy, written atomically (temp + rename)."""
+                  progress: Callable[[int], None] | None = None, zoom: str | float = 1.0) -> Path:
+    """Render width x height output pixels to .png or .npy, written atomically (temp + rename).
+
+    (x, y) is the world corner, snapped down to a multiple of 1/zoom; at zoom 2^-k each output pixel
+    is the mean colour of 2^k x 2^k world pixels (the world's level k, see World.iter_pieces)."""
     out = check_output_path(out)
+    level = zoom_level(zoom)
+    x, y = x >> level, y >> level
     tmp = out.with_name(f".{out.name}.partial")
     try:
         with open(tmp, "wb") as f:
             if out.suffix.lower() == ".png":
-                _write_png(world, x, y, width, height, f, progress)
+                _write_png(world, x, y, width, height, level, f, progress)
             else:
-                _write_npy(world, x, y, width, height, f, progress)
+                _write_npy(world, x, y, width, height, level, f, progress)
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -79,27 +91,35 @@ def export_region(world: World, x: int, y: int, width: int, height: int, out: st
     return out
 
 
-def _write_png(world, x, y, width, height, f, progress) -> None:
-    png = PngStreamWriter(f, width, height)
+def uint8_strips(world: World, x: int, y: int, width: int, height: int, level: int = 0,
+                 progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+    """The rectangle (in the level's pixels, as World.iter_pieces) as 8-bit strips, top to bottom:
+    uint8 [rows, width, 3], one per tile row, so only one tile row is ever held."""
     t = world.tile_size
     strip, strip_y = None, None
-    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress):
+    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress, level=level):
         if strip is None or oy != strip_y:
             if strip is not None:
-                png.write_rows(strip)
+                yield strip
             rows = min(t - (y + oy) % t, height - oy)  # the tile row's rows inside the rectangle
             strip, strip_y = np.empty((rows, width, 3), np.uint8), oy
         strip[:, ox:ox + piece.shape[1]] = to_uint8(piece)
-    png.write_rows(strip)
+    yield strip
+
+
+def _write_png(world, x, y, width, height, level, f, progress) -> None:
+    png = PngStreamWriter(f, width, height)
+    for strip in uint8_strips(world, x, y, width, height, level, progress):
+        png.write_rows(strip)
     png.close()
 
 
-def _write_npy(world, x, y, width, height, f, progress) -> None:
+def _write_npy(world, x, y, width, height, level, f, progress) -> None:
     header = {"descr": "<f4", "fortran_order": False, "shape": (height, width, 3)}
     np.lib.format.write_array_header_1_0(f, header)
     base = f.tell()
     f.truncate(base + height * width * 12)
-    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress):
+    for ox, oy, piece in world.iter_pieces(x, y, width, height, progress, level=level):
         for r in range(piece.shape[0]):  # each row of the piece is contiguous in the file
             f.seek(base + ((oy + r) * width + ox) * 12)
             f.write(np.ascontiguousarray(piece[r], dtype="<f4").tobytes())

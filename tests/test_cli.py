@@ -8,6 +8,8 @@ import torch
 from PIL import Image
 
 from infiniscape.cli import main
+from infiniscape.renderer.scene import Scene
+from infiniscape.renderer.world import World, to_uint8
 
 
 def run_cli(capsys, *argv):
@@ -32,6 +34,55 @@ def test_render_writes_the_requested_png(capsys, tmp_path):
                       "--x", "-20", "--out", str(tmp_path / "o.png"), "--quiet")
     assert code == 0
     assert Image.open(tmp_path / "o.png").size == (100, 30)
+
+
+def test_render_at_a_zoom_is_the_worlds_level(capsys, tmp_path, tiny):
+    code, _ = run_cli(capsys, "render", "--model", "tiny", "--seed", "5", "--zoom", "1/4", "--x", "-37",
+                      "--y", "11", "--width", "90", "--height", "40", "--out", str(tmp_path / "z.png"),
+                      "--quiet")
+    assert code == 0
+    level2 = World(tiny, Scene(seed=5)).render(-10, 2, 90, 40, level=2)  # the corner snapped down to (-40, 8)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "z.png")), to_uint8(level2))
+
+
+@pytest.mark.parametrize("zoom", ["1/8", "0.125", "1"])
+def test_zoom_takes_fractions_and_decimals(capsys, tmp_path, zoom):
+    code, _ = run_cli(capsys, "render", "--model", "tiny", "--zoom", zoom, "--width", "20", "--height", "10",
+                      "--out", str(tmp_path / "z.png"), "--quiet")
+    assert code == 0 and Image.open(tmp_path / "z.png").size == (20, 10)
+
+
+@pytest.mark.parametrize("zoom", ["0.3", "2", "0", "abc"])
+def test_zoom_other_than_one_over_a_power_of_two_is_refused(capsys, tmp_path, zoom):
+    code, err = run_cli(capsys, "render", "--model", "tiny", "--zoom", zoom, "--out", str(tmp_path / "z.png"))
+    assert_one_line_error(code, err, "--zoom", "use 1, 1/2, 1/4, 1/8")
+    assert not (tmp_path / "z.png").exists()
+
+
+def test_export_writes_a_deep_zoom_pyramid(capsys, tmp_path):
+    out = tmp_path / "world.dzi"
+    code, _ = run_cli(capsys, "export", "--model", "tiny", "--x", "-64", "--y", "64", "--width", "200",
+                      "--height", "90", "--tile-size", "64", "--dzi", str(out), "--quiet")
+    assert code == 0
+    assert out.read_text().splitlines()[-1] == (
+        '<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" TileSize="64" Overlap="1" Format="png">'
+        '<Size Width="200" Height="90"/></Image>')
+    files = tmp_path / "world_files"
+    assert sorted(int(p.name) for p in files.iterdir()) == list(range(9))  # 200 px: levels 0 .. 8
+    tiles = sorted(p.name for p in (files / "8").iterdir())
+    assert tiles == [f"{c}_{r}.png" for c in range(4) for r in range(2)]
+    assert Image.open(files / "8" / "3_1.png").size == (200 - 3 * 64 + 1, 90 - 64 + 1)
+    assert Image.open(files / "0" / "0_0.png").size == (1, 1)
+
+
+@pytest.mark.parametrize("args", [("--dzi", "missing/o.dzi"), ("--dzi", "o.png"), ("--overlap", "-1"),
+                                  ("--tile-size", "0"), ("--tile-size", "8", "--overlap", "8")])
+def test_export_refuses_bad_options_in_one_line(capsys, tmp_path, args):
+    args = tuple(str(tmp_path / a) if a.endswith(("dzi", "png")) else a for a in args)
+    dzi = () if "--dzi" in args else ("--dzi", str(tmp_path / "o.dzi"))
+    code, err = run_cli(capsys, "export", "--model", "tiny", *dzi, *args)
+    assert_one_line_error(code, err)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_info_describes_the_model(capsys):

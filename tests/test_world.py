@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from infiniscape.models.errors import UserError
 from infiniscape.renderer.export import PngStreamWriter, export_region
+from infiniscape.renderer.levels import level_rect, zoom_level, zoom_text
 from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import World, to_uint8
 
@@ -81,3 +83,31 @@ def test_streaming_png_writer_decodes_to_the_same_pixels():
     png.write_rows(img[20:])
     png.close()
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(buf.getvalue()))), img)
+
+
+def test_export_at_zoom_one_half_is_the_worlds_level_one(world, tmp_path):
+    # (x, y) is the world corner, snapped down to even; width and height are output pixels
+    export_region(world, -91, 13, 150, 70, tmp_path / "h.png", zoom="1/2")
+    export_region(world, -91, 13, 150, 70, tmp_path / "h.npy", zoom=0.5)
+    level1 = world.render(-46, 6, 150, 70, level=1)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "h.png")), to_uint8(level1))
+    assert np.array_equal(np.load(tmp_path / "h.npy"), level1)
+
+
+@pytest.mark.parametrize("zoom, level", [("1", 0), (1, 0), ("1/2", 1), (0.25, 2), ("0.125", 3), (" 1/8 ", 3),
+                                         ("2/16", 3), ("1/65536", 16)])
+def test_zoom_values_name_a_level(zoom, level):
+    assert zoom_level(zoom) == level
+
+
+@pytest.mark.parametrize("zoom", ["0.3", "2", 2.0, "0", "-1/2", "abc", "", "1/0", "nan", "1/131072", 1 / 3])
+def test_other_zooms_are_refused_saying_which_work(zoom):
+    with pytest.raises(UserError, match=r"use 1, 1/2, 1/4, 1/8"):
+        zoom_level(zoom)
+
+
+def test_a_level_rectangle_covers_the_world_rectangle():
+    assert [zoom_text(k) for k in range(4)] == ["1", "1/2", "1/4", "1/8"]
+    assert level_rect(-91, 13, 150, 70, 1) == (-46, 6, 76, 36)  # world -92 .. 60 x 12 .. 84
+    assert level_rect(8, 16, 16, 8, 3) == (1, 2, 2, 1)
+    assert level_rect(0, 0, 1, 1, 3) == (0, 0, 1, 1)

@@ -41,3 +41,16 @@ def positive(kind: str):
             raise argparse.ArgumentTypeError(f"{kind} must be positive, got {value}")
         return value
     return parse
+
+
+def non_negative(kind: str):
+    """argparse type: an integer >= 0, with a message naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{kind} must be 0 or more, got {value}")
+        return value
+    return parse

@@ -1,4 +1,5 @@
-"""`infiniscape render`: any rectangle of the world to a PNG or .npy, streamed tile row by row."""
+"""`infiniscape render`: any rectangle of the world, at zoom 1, 1/2, 1/4, ..., to a PNG or .npy,
+streamed tile row by row."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from infiniscape.models.errors import UserError
 
 from .common import positive, resolve_device
 
-HELP = "render a world rectangle to .png or .npy (memory bounded by one tile row)"
+HELP = "render a world rectangle to .png or .npy at zoom 1, 1/2, 1/4, ... (memory bounded by one tile row)"
 
 
 def add_world_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,36 +46,66 @@ def open_world(args: argparse.Namespace):
     return World(model, scene, args.tile_batch)
 
 
+def add_rect_arguments(p: argparse.ArgumentParser, corner: str = "", size: str = "pixels") -> None:
+    """--x/--y (the world corner; ``corner`` adds to their help) and --width/--height (``size``
+    says in which pixels); both sizes default to one tile."""
+    p.add_argument("--x", type=int, default=0, help=f"left edge in world pixels (may be negative{corner})")
+    p.add_argument("--y", type=int, default=0, help=f"top edge in world pixels (may be negative{corner})")
+    p.add_argument("--width", type=positive("--width"), default=None, help=f"{size} (default: one tile)")
+    p.add_argument("--height", type=positive("--height"), default=None, help=f"{size} (default: one tile)")
+
+
+def add_class_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--class", dest="class_idx", type=int, default=None,
+                   help="class label of a conditional network pickle")
+
+
+def zoom_argument(text: str) -> int:
+    """argparse type: a zoom 1, 1/2, 0.25, ... -> its level of detail k (zoom 2^-k)."""
+    from infiniscape.renderer.levels import zoom_level
+
+    try:
+        return zoom_level(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_world_arguments(p)
-    p.add_argument("--x", type=int, default=0, help="left edge in world pixels (may be negative)")
-    p.add_argument("--y", type=int, default=0, help="top edge in world pixels (may be negative)")
-    p.add_argument("--width", type=positive("--width"), default=None, help="pixels (default: one tile)")
-    p.add_argument("--height", type=positive("--height"), default=None, help="pixels (default: one tile)")
+    add_rect_arguments(p, corner="; snapped down to a multiple of 1/Z at --zoom Z", size="output pixels")
+    p.add_argument("--zoom", dest="level", metavar="Z", type=zoom_argument, default=0,
+                   help="1, 1/2, 1/4, 1/8, ... (or 0.5, 0.25, ...): each output pixel is the mean colour of "
+                        "1/Z x 1/Z world pixels (default 1)")
     p.add_argument("--out", required=True, help="output .png (8-bit) or .npy (float32 HxWx3 in [-1, 1])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--frame", action="store_true",
                    help="network pickles: the single frame gen_images.py makes for --seed (no --x/--y)")
-    p.add_argument("--class", dest="class_idx", type=int, default=None,
-                   help="class label of a conditional network pickle")
+    add_class_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from infiniscape.renderer.export import check_output_path, export_region
+    from infiniscape.renderer.levels import zoom_text
 
     out = check_output_path(args.out)
+    if args.frame and args.level:
+        raise UserError("--zoom applies to world rectangles; --frame renders the network's own frame "
+                        "(drop one of them)")
     world = open_world(args)
     if args.frame:
         return write_frame(world, args, out)
     width = args.width or world.tile_size
     height = args.height or world.tile_size
-    total = world.tile_count(args.x, args.y, width, height)
+    k = args.level
+    total = world.tile_count(args.x >> k, args.y >> k, width, height, k)
     with tqdm(total=total, unit="tile", desc="render", disable=args.quiet or None, file=sys.stderr) as bar:
-        export_region(world, args.x, args.y, width, height, out, progress=bar.update)
+        export_region(world, args.x, args.y, width, height, out, progress=bar.update, zoom=2.0 ** -k)
     if not args.quiet:
-        print(f"wrote {out} ({width}x{height} px at ({args.x}, {args.y}), {total} tiles)", file=sys.stderr)
+        at = f"({args.x >> k << k}, {args.y >> k << k})"
+        zoom = f", zoom {zoom_text(k)}" if k else ""
+        print(f"wrote {out} ({width}x{height} px at {at}{zoom}, {total} tiles)", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,56 @@
+"""`infiniscape export`: a world rectangle as a Deep Zoom (DZI) pyramid for OpenSeadragon."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import non_negative, positive
+from .render import add_class_argument, add_rect_arguments, add_world_arguments, open_world
+
+HELP = "write a world rectangle as a Deep Zoom pyramid (OUT.dzi + OUT_files/) for OpenSeadragon"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_world_arguments(p)
+    add_rect_arguments(p, size="world pixels at full resolution")
+    add_class_argument(p)
+    p.add_argument("--dzi", required=True, metavar="OUT.dzi",
+                   help="the descriptor to write; the tiles go to OUT_files/<level>/<col>_<row>.<format>")
+    p.add_argument("--tile-size", type=positive("--tile-size"), default=254, help="pixels (default 254)")
+    p.add_argument("--overlap", type=non_negative("--overlap"), default=1,
+                   help="pixels each tile shares with its neighbours (default 1)")
+    p.add_argument("--format", dest="fmt", choices=["png", "jpg"], default="png",
+                   help="tile format (default png)")
+    p.add_argument("--coarse", choices=["model", "box"], default="model",
+                   help="levels below full resolution: the model's own levels of detail where it renders "
+                        "them and --x/--y are multiples of their scale, then 2x2 averages (model, the "
+                        "default); or 2x2 averages all the way (box)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from infiniscape.renderer.deepzoom import (
+        check_dzi_path,
+        check_pyramid_options,
+        export_dzi,
+        pyramid_sizes,
+        world_tile_count,
+    )
+
+    out = check_dzi_path(args.dzi)
+    check_pyramid_options(args.tile_size, args.overlap, args.fmt, args.coarse)
+    world = open_world(args)
+    width = args.width or world.tile_size
+    height = args.height or world.tile_size
+    total = world_tile_count(world, args.x, args.y, width, height, args.coarse)
+    with tqdm(total=total, unit="tile", desc="export", disable=args.quiet or None, file=sys.stderr) as bar:
+        export_dzi(world, args.x, args.y, width, height, out, args.tile_size, args.overlap, args.fmt,
+                   args.coarse, progress=bar.update)
+    if not args.quiet:
+        levels = len(pyramid_sizes(width, height))
+        print(f"wrote {out} ({width}x{height} px at ({args.x}, {args.y}), {levels} levels, "
+              f"tiles in {out.stem}_files/)", file=sys.stderr)
+    return 0
