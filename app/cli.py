@@ -12,7 +12,7 @@ import importlib
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
-COMMANDS = ["view", "render", "info", "dataset", "video", "train", "spectrum", "metrics"]
+COMMANDS = ["view", "render", "export", "info", "dataset", "video", "train", "levels", "spectrum", "metrics"]
 
 
 class OneLineParser(argparse.ArgumentParser):
