@@ -15,6 +15,7 @@ from infiniscape.renderer.edits import AddAnchor, Resample
 from infiniscape.renderer.fusion import FusionParams
 from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import LEVELS, World, downsample_quad, to_uint8
+from infiniscape.train.levels import fit_level_heads
 from infiniscape.train.loss import lod_consistency
 
 
@@ -148,3 +149,21 @@ def test_checkpoints_without_level_heads_still_load(tmp_path):
     torch.save(payload, tmp_path / "old.pt")
     model = load_model(str(tmp_path / "old.pt"))
     assert all(float(h.weight.abs().sum()) == 0 for h in model.generator.synthesis.level_torgbs)
+
+
+def test_fitting_level_heads_brings_the_coarse_levels_closer_and_keeps_the_image(tmp_path):
+    from infiniscape.cli import main
+
+    model = load_model("tiny")
+    full = model.render([Tile(2, -1)], HashedLatents(4))
+    losses = fit_level_heads(model, steps=30, batch=4, resolution=64, lr=0.01)
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+    assert torch.equal(model.render([Tile(2, -1)], HashedLatents(4)), full)
+    assert not any(p.requires_grad for p in model.generator.parameters())
+    # the command writes the same weights plus the heads
+    out = tmp_path / "fitted.pt"
+    assert main(["levels", "tiny", "--out", str(out), "--steps", "2", "--batch", "2",
+                 "--resolution", "64"]) == 0
+    fitted = load_model(str(out))
+    assert fitted.trained["levels_fitted"]["steps"] == 2
+    assert main(["levels", "tiny", "--out", str(tmp_path / "x.png")]) == 2

@@ -41,7 +41,7 @@ def fit_level_heads(model: NativeModel, steps: int = 400, batch: int = 8, resolu
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if progress:
                 progress(step, losses[-1])
     finally:
