@@ -1,0 +1,175 @@
+"""Levels of detail: a cold 1280x720 view at zoom 1, 1/2, 1/4, 1/8 costs about the same.
+
+    python benchmarks/lod.py [--model landscape] [--rounds 3]
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/lod.py --studio [--model landscape]
+
+Renderer: for each zoom a fresh World (nothing cached) renders every tile of the view's level that
+meets the view, on a plain thread as the scheduler's worker does; the zooms alternate round by round
+and the median is reported, so a noisy machine hits all of them alike. "without levels" is what the
+view cost before levels: the level-0 tiles the view covers, timed per tile in the same rounds.
+Agreement: a zoom-1/4 render of a world rectangle against the box-downsampled 1x render of it (PSNR,
+the colour range [-1, 1] as the peak-to-peak 2).
+
+--studio: the real window (glfw + OpenGL, under Xvfb here) opens on the model, waits for its first
+view, then Navigation's 1/8x preset (the same intent the button writes): seconds until every visible
+tile is drawn, and how many frames showed grey holes meanwhile; then back to 1x likewise. Screenshots
+of both land in --shots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+
+import numpy as np
+
+from infiniscape.models.registry import load_model
+from infiniscape.renderer.scene import Scene
+from infiniscape.renderer.scheduler import plan_view
+from infiniscape.renderer.world import World
+
+ZOOMS = (1, 2, 4, 8)  # 1 / zoom
+
+
+def timed(fn) -> float:
+    """Seconds fn takes on a plain thread (torch's OpenMP team on the main thread is slower on a
+    loaded machine than a secondary thread's, which would flatter nothing but confuse the ratio)."""
+    took = []
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        fn()
+        took.append(time.perf_counter() - t0)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    return took[0]
+
+
+def view_tiles(world: World, cx: float, cy: float, w: int, h: int, level: int):
+    f = 1 << level
+    x0, y0 = cx - w * f / 2, cy - h * f / 2
+    return plan_view(x0, y0, x0 + w * f, y0 + h * f, world.tile_size, prefetch=0, level=level)[0]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(4.0 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def renderer(args) -> None:
+    model = load_model(args.model)
+    w, h = args.view
+    print(f"model {args.model} ({model.family}, {model.levels} own levels, {model.tile_size} px tiles), "
+          f"view {w}x{h}, {args.rounds} rounds, median")
+    cx, cy = 0.0, 0.0
+    times: dict[int, list[float]] = {z: [] for z in ZOOMS}
+    per_full_tile: list[float] = []
+    counts = {}
+    for r in range(args.rounds):
+        for z in ZOOMS:
+            level = z.bit_length() - 1
+            world = World(model, Scene(seed=100 + r))  # a new seed each round: nothing warm
+            tiles = view_tiles(world, cx + 10_000 * r, cy, w, h, level)
+            counts[z] = len(tiles)
+            times[z].append(timed(lambda world=world, tiles=tiles: world.render_tiles(tiles)))
+        sample = view_tiles(World(model), cx, cy, w, h, 0)[:4]
+        world = World(model, Scene(seed=200 + r))
+        took = timed(lambda world=world, sample=sample: world.render_tiles(sample))
+        per_full_tile.append(took / len(sample))
+    base = statistics.median(times[1])
+    full = statistics.median(per_full_tile)
+    print(f"{'zoom':>6} {'level':>5} {'tiles':>5} {'cold view s':>11} {'vs 1x':>6} {'level-0 tiles':>13} "
+          f"{'without levels s (est.)':>23}")
+    for z in ZOOMS:
+        n0 = len(view_tiles(World(model), cx, cy, w * z, h * z, 0))
+        t = statistics.median(times[z])
+        print(f"{'1/' + str(z) if z > 1 else '1':>6} {z.bit_length() - 1:5d} {counts[z]:5d} {t:11.2f} "
+              f"{t / base:6.2f} {n0:13d} {n0 * full:23.1f}")
+    # agreement of the model's own level 2 with the box-downsampled full resolution
+    world = World(model, Scene(seed=7))
+    side = args.psnr_px
+    x, y = -side * 2, -side * 2  # a world rectangle 4 * side wide around the horizon
+    coarse = world.render(x // 4, y // 4, side, side, level=2)
+    fine = world.render(x, y, 4 * side, 4 * side)
+    down = fine.reshape(side, 4, side, 4, 3).mean(axis=(1, 3))
+    print(f"zoom 1/4 vs box-downsampled 1x, {4 * side}x{4 * side} world px around the horizon: "
+          f"PSNR {psnr(coarse, down):.1f} dB")
+
+
+STUDIO_CHILD = r"""
+import json, sys, time
+from infiniscape.window import StudioWindow, check_display, save_screenshot
+from infiniscape.commands.view import reserve_ui_core
+check_display()
+reserve_ui_core()
+window = StudioWindow(1280, 800)
+from infiniscape.studio import Studio
+studio = Studio(model=sys.argv[1])
+shots = sys.argv[2]
+window.run(studio, quit_after_frames=1, settle_timeout=120)  # the first view, every tile drawn
+out = {}
+for label, zoom in (("1/8", 1 / 8), ("1", 1.0)):
+    studio.intents.zoom = zoom
+    t0 = time.time()
+    frames = holes = 0
+    while True:
+        window.draw(studio)
+        window.present()
+        time.sleep(0.01)  # a 60-100 fps loop: the tile worker gets the cores in between
+        frames += 1
+        holes += studio.canvas.holes > 0
+        if studio.canvas.level == (3 if zoom < 1 else 0) and studio.canvas.complete():
+            break
+        if time.time() - t0 > 300:
+            break
+    done = time.time() - t0
+    for _ in range(3):
+        window.present()
+        fw, fh = window.draw(studio)
+    save_screenshot(f"{shots}/lod-{label.replace('/', 'of')}.png", fw, fh)
+    window.present()
+    out[label] = dict(seconds=done, frames=frames, grey_frames=holes, tiles=len(studio.canvas.visible))
+studio.close()
+window.close()
+print(json.dumps(out))
+"""
+
+
+def studio(args) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    Path(args.shots).mkdir(parents=True, exist_ok=True)
+    print(f"real window 1280x800, model {args.model}; after the first view settles, Navigation -> zoom")
+    print(f"{'run':>3} {'zoom':>5} {'fully drawn s':>13} {'frames':>6} {'frames with grey':>16} {'tiles':>5}")
+    for i in range(args.rounds):
+        res = subprocess.run([sys.executable, "-c", STUDIO_CHILD, args.model, args.shots],
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(res.stderr.strip().splitlines()[-1])
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        for label, v in r.items():
+            print(f"{i:3d} {label:>5} {v['seconds']:13.2f} {v['frames']:6d} {v['grey_frames']:16d} "
+                  f"{v['tiles']:5d}")
+    print(f"screenshots: {args.shots}/lod-1of8.png, {args.shots}/lod-1.png")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="landscape")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--view", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1280, 720))
+    p.add_argument("--psnr-px", type=int, default=256, help="side of the zoom-1/4 agreement render")
+    p.add_argument("--studio", action="store_true", help="time the real window instead (needs a display)")
+    p.add_argument("--shots", default="/tmp/lod-shots")
+    args = p.parse_args()
+    studio(args) if args.studio else renderer(args)
+
+
+if __name__ == "__main__":
+    main()
