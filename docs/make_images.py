@@ -1,13 +1,14 @@
 """Render the README's pictures from a model: a 4096x512 panorama and a 2x2 grid of far-apart crops.
 
-    python docs/make_images.py --model landscape --seed 7 [--scale 4] [--crops 20]
+    python docs/make_images.py --model landscape --seed 7 [--scale N] [--crops 20]
 
 --crops N also writes crops.png, N crops at random world x (anywhere in +-2^24) around the horizon
 in a 5-wide contact sheet: the model card's look test.
 
---scale N renders the world at 1/N of the picture size and enlarges it N times (Lanczos): a model
-trained on small tiles shows its world at a size a person can see. The caption in the README says
-which scale was used.
+The pictures show the world exactly as the studio opens it: at the model's opening zoom (a model of
+64 px frames opens at 4x; see InfiniteGenerator.opening_view), enlarged with nearest-neighbour
+sampling as the canvas's textures are, and with the horizon where the opening view puts it.
+--scale N overrides the zoom (the caption in the README says which was used).
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ from infiniscape.renderer.world import World, to_uint8
 
 def picture(world: World, x: int, y: int, w: int, h: int, scale: int) -> Image.Image:
     img = Image.fromarray(to_uint8(world.render(x, y, w // scale, h // scale)))
-    return img if scale == 1 else img.resize((w, h), Image.LANCZOS)
+    return img if scale == 1 else img.resize((w, h), Image.NEAREST)  # as the canvas draws texels
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="landscape")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--scale", type=int, default=1)
-    ap.add_argument("--horizon", type=float, default=0.5, help="horizon height as a fraction of a picture")
+    ap.add_argument("--scale", type=int, default=None, help="enlargement (default: the opening zoom)")
     ap.add_argument("--out", default=str(Path(__file__).parent))
     ap.add_argument("--crops", type=int, default=0, help="also write crops.png with this many random crops")
     args = ap.parse_args()
-    world = World(load_model(args.model), Scene(model=args.model, seed=args.seed), tile_batch=1)
-    s = args.scale
+    model = load_model(args.model)
+    world = World(model, Scene(model=args.model, seed=args.seed), tile_batch=1)
+    zoom, _, cy = model.opening_view
+    s = args.scale or max(1, round(zoom))
     ph, pw = 512 // s, 4096 // s
-    top = -int(args.horizon * ph)
+    top = round(cy) - ph // 2  # the opening view's centre row at the picture's centre
     picture(world, -pw // 2, top, 4096, 512, s).save(Path(args.out) / "panorama.png")
     crops = [picture(world, x, top, 1024, 512, s) for x in (0, 1 << 14, 1 << 20, -(1 << 24))]
     grid = Image.new("RGB", (2048, 1024))
