@@ -83,13 +83,19 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
     return visible + sorted(ring, key=key), len(visible)
 
 
+PREVIEW_GAIN = 8  # a preview pays when the view needs this many times as many tiles of its own
+
+
 def preview_tiles(x0: float, y0: float, x1: float, y1: float, tile_size: int, level: int) -> list[Tile]:
     """The coarsest level's tiles over the view, rendered before a finer level's: a handful of tiles
     that cover the whole view at 1/8 resolution at once (the coarse placeholder), so the canvas is
-    never grey for long while the view's own level fills in. None when the view is that level."""
+    never grey for long while the view's own level fills in. None when the view is that level, or
+    needs so few tiles of its own that the preview would delay it more than it shows (zoomed in)."""
     if level >= LEVELS - 1:
         return []
-    return plan_view(x0, y0, x1, y1, tile_size, prefetch=0, level=LEVELS - 1)[0]
+    preview = plan_view(x0, y0, x1, y1, tile_size, prefetch=0, level=LEVELS - 1)[0]
+    own = plan_view(x0, y0, x1, y1, tile_size, prefetch=0, level=level)[1]
+    return preview if own >= PREVIEW_GAIN * len(preview) else []
 
 
 def _percentile(values, q: float) -> float | None:

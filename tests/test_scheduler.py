@@ -303,3 +303,16 @@ def test_a_background_worker_yields_every_contended_core_and_wakes_the_ui_when_t
             assert os.sched_getscheduler(worker) == os.SCHED_IDLE
         assert sorted(s.poll()) == [Tile(0, 0), Tile(1, 0)]
     assert seen == [(worker, True)]  # once per finished batch, from the worker, tiles already fetchable
+
+
+def test_a_wide_view_gets_its_coarsest_level_first_and_a_close_one_does_not(gated, ts):
+    with TileScheduler(gated, batch=1, prefetch=0, preview=True) as s:
+        s.set_view(-4 * ts, 0, 4 * ts, 3 * ts)  # 24 tiles of level 0 under two of level 3
+        idle(s)
+        order = gated.order()
+        assert order[:2] == [Tile(-1, 0, 3), Tile(0, 0, 3)] and {t.level for t in order[2:]} == {0}
+        assert len(order) == 26
+        gated.calls.clear()
+        s.set_view(16 * ts, 0, 18 * ts, ts)  # 2 tiles: a level-3 tile would cost more than it shows
+        idle(s)
+        assert {t.level for t in gated.order()} == {0}
