@@ -66,6 +66,8 @@ class Canvas:
         self.moved = False  # the view moved this frame (drag, wheel, keys, go-to)
         self.backlog = False  # the upload budget ran out with tiles still waiting
         self.holes = 0  # visible tiles drawn as plain grey last frame (nothing coarser to show)
+        self.user_moved = False  # the user has dragged, wheeled or key-panned the view (ever)
+        self._grab: tuple[int, tuple[float, float]] | None = None  # (button, world point) being dragged
 
     def set_source(self, scheduler, tile_size: int) -> None:
         """A new world (model or scene): drop every texture; the view stays where it was."""
@@ -111,18 +113,35 @@ class Canvas:
         mouse = io.mouse_pos
         self.hover_world = self.view.to_world(mouse.x, mouse.y, self.origin) if hovered else None
         used_left = tools.handle(self, hovered, active) if tools is not None else False
-        d = io.mouse_delta
-        dragging = active and (
-            (io.mouse_down[0] and not used_left) or io.mouse_down[1] or io.mouse_down[2])
-        if dragging and (d.x or d.y):
-            self.view.pan_screen(d.x, d.y)
+        self._drag(active, used_left)
         if hovered and io.mouse_wheel:
             self.view.wheel(io.mouse_wheel, mouse.x, mouse.y, self.origin)
+            self.user_moved = True
         if not io.want_text_input and not io.key_ctrl:
             step = KEY_PAN_SPEED * io.delta_time
             for key, (dx, dy) in PAN_KEYS.items():
                 if imgui.is_key_down(key):
                     self.view.pan_screen(dx * step, dy * step)
+                    self.user_moved = True
+
+    def _drag(self, active: bool, used_left: bool) -> None:
+        """Pan by holding the world point grabbed at the press under the cursor: the content follows
+        the mouse 1:1 at every zoom, whatever frames or mouse events come late or merged."""
+        io = imgui.get_io()
+        button = next((b for b in (0, 1, 2) if io.mouse_down[b] and (b or not used_left)), None) \
+            if active else None
+        if button is None:
+            self._grab = None
+            return
+        if self._grab is None or self._grab[0] != button:  # the press: where it was, not where it is
+            d = imgui.get_mouse_drag_delta(button, 0.0)
+            self._grab = (button, self.view.to_world(io.mouse_pos.x - d.x, io.mouse_pos.y - d.y, self.origin))
+        wx, wy = self._grab[1]
+        x = wx - (io.mouse_pos.x - self.origin[0]) / self.view.zoom
+        y = wy - (io.mouse_pos.y - self.origin[1]) / self.view.zoom
+        if (x, y) != (self.view.x, self.view.y):
+            self.view.x, self.view.y = x, y
+            self.user_moved = True
 
     def _feed_scheduler(self) -> None:
         v, t = self.view, self.tile_size

@@ -38,6 +38,8 @@ class CanvasTools:
         self.anchor_seed = 1
         self.use_pick = False
         self.anchors: list[tuple[float, float]] = []  # world positions, refreshed by the studio
+        self.fusion = None  # the world's FusionParams (how far anchors reach), refreshed by the studio
+        self.show_reach = True  # outline every anchor's reach (the Styles panel's checkbox)
         self.intents = Intents()
         self._start: tuple[float, float] | None = None
         self._grab: int | None = None  # index of the anchor being dragged
@@ -123,6 +125,7 @@ class CanvasTools:
             box(self.selection, SELECTION, "selection")
         if self.stats_rect:
             box(self.stats_rect, STATS, "stats")
+        self._draw_reaches(canvas, dl)
         r = 6.0
         for i, at in enumerate(self.anchors):
             pos = self._grab_to if (i == self._grab and self._grab_to) else at
@@ -133,3 +136,42 @@ class CanvasTools:
         if self.pick_point is not None and self.use_pick:
             sx, sy = v.to_screen(self.pick_point[0], self.pick_point[1], o)
             dl.add_circle(imgui.ImVec2(sx, sy), r + 2, PICK, 0, 2.0)
+
+    def reach_outlines(self, canvas) -> list[tuple[tuple[float, float], bool]]:
+        """World points whose reach to outline, each with whether it is being placed or dragged: every
+        anchor while ``show_reach`` or an anchor tool is on, and the cursor while placing."""
+        if self.fusion is None:
+            return []
+        placing = self.tool in ("anchor", "pick")
+        out = []
+        for i, at in enumerate(self.anchors):
+            if i == self._grab and self._grab_to is not None:
+                out.append((self._grab_to, True))
+            elif self.show_reach or placing:
+                out.append((at, False))
+        if self.tool == "anchor" and self._grab is None and canvas.hover_world is not None:
+            out.append((canvas.hover_world, True))  # where a click would put one
+        return out
+
+    def _draw_reaches(self, canvas, dl) -> None:
+        """Full style inside the inner line, the world's own outside the outer one, the blend between."""
+        f, v, o = self.fusion, canvas.view, canvas.origin
+        for at, live in self.reach_outlines(canvas):
+            alpha = 230 if live else 120
+            edge, fade = COL(255, 90, 200, alpha), COL(255, 90, 200, alpha // 2)
+            sx, sy = v.to_screen(at[0], at[1], o)
+            rings = ((f.radius, edge, 2.0), (max(0.0, f.radius - f.blur_width / 2), fade, 1.0),
+                     (f.radius + f.blur_width / 2, fade, 1.0))
+            for radius, col, thick in rings:
+                if radius <= 0:
+                    continue
+                rs = radius * v.zoom
+                if f.shape == "band":
+                    top, bottom = sy - f.band * v.zoom, sy + f.band * v.zoom
+                    for x in (sx - rs, sx + rs):
+                        dl.add_line(imgui.ImVec2(x, top), imgui.ImVec2(x, bottom), col, thick)
+                else:
+                    dl.add_circle(imgui.ImVec2(sx, sy), rs, col, 0, thick)
+            if live:
+                label = f"reach {f.shape} r {f.radius} blur {f.blur_width}"
+                dl.add_text(imgui.ImVec2(sx + 10, sy + 8), edge, label)

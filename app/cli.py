@@ -34,11 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Ctrl-C at any moment, start-up (imports, parsing, model loading) included,
+    is one line and exit status 130, never a traceback."""
+    command = "view"
+    try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if not argv and "view" in COMMANDS:
+            argv = ["view"]
+        command = next((a for a in argv if a in COMMANDS), command)
+        return _run(argv)
+    except KeyboardInterrupt:
+        print(f"infiniscape {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str]) -> int:
     from infiniscape.models.errors import UserError
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv and "view" in COMMANDS:
-        argv = ["view"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -49,9 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"infiniscape {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"infiniscape {args.command}: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

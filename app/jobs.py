@@ -16,8 +16,8 @@ class Job:
     """Runs ``fn(job)`` on a daemon thread; the UI thread collects the result with ``Jobs.collect``."""
 
     def __init__(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0,
-                 on_finish: Callable[[], None] | None = None):
-        self.name, self.on_done, self.on_finish = name, on_done, on_finish
+                 on_finish: Callable[[], None] | None = None, on_error: Callable | None = None):
+        self.name, self.on_done, self.on_finish, self.on_error = name, on_done, on_finish, on_error
         self.total, self.count = total, 0
         self.result = None
         self.error: BaseException | None = None
@@ -50,8 +50,11 @@ class Jobs:
         self._jobs: list[Job] = []
         self.on_finish = on_finish  # called on a job's thread when it ends
 
-    def start(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0) -> Job:
-        job = Job(name, fn, on_done, total, self.on_finish)
+    def start(self, name: str, fn: Callable, on_done: Callable | None = None, total: int = 0,
+              on_error: Callable | None = None) -> Job:
+        """Run ``fn(job)`` off the UI thread; ``on_done(result)`` or ``on_error(exception)`` (after the
+        red status line) run later on the UI thread, in ``collect``."""
+        job = Job(name, fn, on_done, total, self.on_finish, on_error)
         self._jobs.append(job)
         job._thread.start()
         return job
@@ -72,6 +75,8 @@ class Jobs:
                 continue
             if j.error is not None:
                 report(f"{j.name} failed: {_one_line(j.error)}", True)
+                if j.on_error is not None:
+                    j.on_error(j.error)
                 continue
             try:
                 if j.on_done is not None:

@@ -11,6 +11,19 @@ from .gl_textures import GLTextures
 REFRESH_S = 0.5  # recompose at most this often: a full map costs a few ms of numpy
 
 
+MAP_REACH = 2.0  # the map shows what was visited within this many view sizes around the view
+
+
+def map_area(visited, view, reach: float = MAP_REACH) -> tuple[float, float, float, float]:
+    """The part of the visited area worth mapping: within ``reach`` view sizes of the view, and the
+    view itself. All of it would shrink the view to a dot after a far Go to."""
+    vx0, vy0, vx1, vy1 = view
+    rx, ry = (vx1 - vx0) * reach, (vy1 - vy0) * reach
+    x0, y0, x1, y1 = visited
+    return (min(vx0, max(x0, vx0 - rx)), min(vy0, max(y0, vy0 - ry)),
+            max(vx1, min(x1, vx1 + rx)), max(vy1, min(y1, vy1 + ry)))
+
+
 def fit_rect(area, width: float, height: float, margin: float = 0.05) -> tuple[float, float, float, float]:
     """``area`` (x0, y0, x1, y1) grown by ``margin`` and widened to the aspect of width x height."""
     x0, y0, x1, y1 = area
@@ -37,7 +50,8 @@ class OverviewMap:
         key = (mosaic.revision, id(mosaic), rect, width, height)
         now = time.perf_counter()
         resized = (height, width) != self.shape
-        if key == self._key or (not resized and now - self._when < REFRESH_S):
+        moved = self._key is None or self._key[2] != rect  # a new framing shows at once; new tiles may wait
+        if key == self._key or (not resized and not moved and now - self._when < REFRESH_S):
             return
         self._key, self._when = key, now
         img = mosaic.overview(rect, width, height)

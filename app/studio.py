@@ -61,7 +61,7 @@ class Studio:
 
     def __init__(self, model: str = DEFAULT_MODEL, scene: str | None = None, seed: int = 0,
                  device: str = "cpu", use_gl: bool = True, cache_bytes: int = 512 << 20,
-                 max_textures: int = 2048):
+                 max_textures: int = 2048, fallback_model: str = DEFAULT_MODEL):
         from infiniscape.models.registry import builtin_configs
 
         self.model_name, self.seed, self.device, self.cache_bytes = model, seed, device, cache_bytes
@@ -73,6 +73,8 @@ class Studio:
         self.world = None
         self.model_info: dict = {}
         self.loading: str | None = None
+        self.load_error: str | None = None  # the last open that failed, in one line (Model panel)
+        self.fallback_model = fallback_model  # shown when the first model or scene cannot be opened
         self.recent: list[str] = []
         self.builtin_models = builtin_configs()
         self.frame_ms: deque[float] = deque(maxlen=240)  # each frame's work (input, UI, upload, draw)
@@ -108,32 +110,54 @@ class Studio:
         self.status, self.status_error = message, error
 
     def open_model(self, name: str) -> None:
-        from infiniscape.models.registry import load_model
-        from infiniscape.renderer.scene import Scene
-        from infiniscape.renderer.world import World
-
         if not name:
             return self.report("type a model name or path first", error=True)
-        self.loading = name
-        self.report(f"loading {name} ...")
-        self.jobs.start(f"open model {name}",
-                        lambda job: World(load_model(name, device=self.device),
-                                          Scene(model=name, seed=self.seed)),
-                        on_done=lambda world: self._install(world, name))
+        self._open(f"open model {name}", name, lambda job: self._new_world(name),
+                   lambda world: self._install(world, name))
 
     def open_scene(self, path: str) -> None:
         from infiniscape.renderer.world import World
 
-        self.loading = path
-        self.report(f"loading scene {path} ...")
-        self.jobs.start(f"open scene {path}", lambda job: World.open(path, device=self.device),
-                        on_done=lambda world: self._install(world, world.scene.model, scene=path))
+        self._open(f"open scene {path}", path, lambda job: World.open(path, device=self.device),
+                   lambda world: self._install(world, world.scene.model, scene=path))
 
-    def _install(self, world, name: str, scene: str | None = None) -> None:
+    def _open(self, job_name: str, what: str, load, install, fallback: bool = False) -> None:
+        """Load a world off the UI thread. A failure ends the loading state at once: the canvas keeps
+        the world it had (or gets the fallback model when there was none) and the panel names the error."""
+        from .jobs import _one_line
+
+        def failed(e: BaseException) -> None:
+            self.loading = None
+            self.load_error = f"could not open {what}: {_one_line(e)}"
+            self.report(self.load_error, error=True)
+            if self.world is None and not fallback and what != self.fallback_model:
+                self._open_fallback()
+
+        self.loading = what
+        self.report(f"loading {what} ...")
+        self.jobs.start(job_name, load, on_done=install, on_error=failed)
+
+    def _open_fallback(self) -> None:
+        name, error = self.fallback_model, self.load_error
+        self._open(f"open model {name}", name, lambda job: self._new_world(name),
+                   lambda world: self._install(world, name, keep_error=error), fallback=True)
+
+    def _new_world(self, name: str):
+        """A fresh scene on model ``name``, with fusion that suits it (bands on a world with a horizon)."""
+        from infiniscape.models.registry import load_model
+        from infiniscape.renderer.fusion import default_fusion
+        from infiniscape.renderer.scene import Scene
+        from infiniscape.renderer.world import World
+
+        model = load_model(name, device=self.device)
+        return World(model, Scene(model=name, seed=self.seed, fusion=default_fusion(model)))
+
+    def _install(self, world, name: str, scene: str | None = None, keep_error: str | None = None) -> None:
         from infiniscape.renderer.scheduler import TileScheduler
 
         old = self.scheduler
         self.world, self.model_name, self.loading = world, name, None
+        self.load_error = keep_error
         self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1,
                                        background=True, on_ready=lambda: self.wake(), preview=True)
         self.canvas.set_source(self.scheduler, world.tile_size)
@@ -142,8 +166,11 @@ class Studio:
         _close_later(old)
         self.model_info = world.model.describe()
         self.recent = [name] + [r for r in self.recent if r != name][:9]
-        self.widgets["Model"].path = name
-        self.report(f"opened {scene or name}")
+        if keep_error is None:
+            self.widgets["Model"].path = name
+            self.report(f"opened {scene or name}")
+        else:
+            self.report(f"{keep_error}; showing the built-in {name} instead", error=True)
 
     def close(self) -> None:
         self.jobs.close()
@@ -172,12 +199,15 @@ class Studio:
         imgui.push_style_var(imgui.StyleVar_.window_padding, imgui.ImVec2(0, 0))
         imgui.begin("##canvas_window", None, CANVAS_FLAGS)
         size = (max(1.0, width - pane_w), max(1.0, height - status_h))
+        if self._reset_pending and self.world is None and self.canvas.user_moved:
+            self._reset_pending = False  # moved while loading: the user's view wins over the opening one
         if self._reset_pending and self.world is not None:  # the model says where it looks best
             zoom, cx, cy = self.world.model.opening_view
             self.canvas.view.zoom = zoom
             self.canvas.view.center_on(cx, cy, size)
             self._reset_pending = False
         self.tools.anchors = [tuple(a.at) for a in self.world.anchors] if self.world else []
+        self.tools.fusion = self.world.scene.fusion if self.world else None
         self.canvas.show_grid = self.intents.show_grid
         self.canvas((pane_w, 0.0), size, self.tools)
         self._status_line(pane_w, height - status_h, width - pane_w, status_h)
@@ -229,6 +259,8 @@ class Studio:
         if st.get("errors", 0) > self._errors_seen:
             self._errors_seen = st["errors"]
             self.report(f"tile failed: {st.get('last_error')}", error=True)
+        if self.world is None:
+            return  # nothing to map yet (the opening view may still move the view far)
         x0, y0, x1, y1 = self.canvas.view.world_rect(self.canvas.size)
         v = self.visited
         self.visited = (x0, y0, x1, y1) if v is None else \
@@ -244,6 +276,8 @@ class Studio:
             self.open_scene(it.open_scene)
         if it.reset_view:
             self._reset_pending = True
+        if (it.zoom is not None or it.goto is not None) and self.world is None and not it.reset_view:
+            self._reset_pending = False  # asked for while loading: not undone by the opening view
         if it.zoom is not None:
             view.zoom_about(self.canvas.origin[0] + size[0] / 2, self.canvas.origin[1] + size[1] / 2,
                             it.zoom, self.canvas.origin)
@@ -257,6 +291,8 @@ class Studio:
         self._edit(it)
         if it.settings:
             self._guard(lambda: self.change_settings(**it.settings), "settings")
+        if it.fusion is not None:
+            self._guard(lambda: self.change_fusion(it.fusion), "fusion")
         if it.save_scene:
             self._guard(lambda: self.report(f"saved scene {self.world.save(it.save_scene)}"))
         if it.save_view:
@@ -286,6 +322,21 @@ class Studio:
         self.scheduler.invalidate_all(self.world)
         self.canvas.invalidate_all()
         self.report("settings: " + ", ".join(f"{k} {v}" for k, v in knobs.items()))
+
+    def change_fusion(self, params) -> None:
+        """How style anchors reach and blend (radius, blur, disk or bands), for every anchor: the same
+        edits and anchors replayed under the new fusion; every tile is redrawn, old ones stay on screen."""
+        from dataclasses import replace
+
+        from infiniscape.renderer.world import World
+
+        params.check()
+        w = self.world
+        self.world = World(w.model, replace(w.scene, fusion=params), tile_batch=w.tile_batch)
+        self.scheduler.invalidate_all(self.world)
+        self.canvas.invalidate_all()
+        f = params
+        self.report(f"fusion: {f.shape}, radius {f.radius} px, blur {f.blur_width} px")
 
     def _guard(self, fn, what: str = ""):
         """Run fn; a failure becomes a red status line, never an exception out of the frame."""

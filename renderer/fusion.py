@@ -2,10 +2,12 @@
 
 As in InfinityGAN's fused generation, each pixel takes the style of its nearest anchor and the
 one-hot (Voronoi) map is box-blurred so styles fade into each other. Here an anchor claims only
-the points within ``radius`` of it; elsewhere the world keeps its own style lattice, so anchors are
-local edits. The map is sampled on a world-anchored lattice of ``step`` px (integer counts, so
-exact), box-blurred there and interpolated bilinearly to every layer's pixel centres: a pure
-function of world coordinates, identical whichever tile asks.
+the points within its reach; elsewhere the world keeps its own style lattice, so anchors are local
+edits. The reach is a disk of ``radius``, or on worlds with a horizon a vertical band (x distance
+only, as ALIS's anchors work, ``band`` px up and down): a disk would cut a palette change across
+sky and ground as a circle. The map is sampled on a world-anchored lattice of ``step`` px (integer
+counts, so exact), box-blurred there and interpolated bilinearly to every layer's pixel centres: a
+pure function of world coordinates, identical whichever tile asks.
 """
 
 from __future__ import annotations
@@ -19,16 +21,44 @@ from ..models.lattice import hashed_normal, stream_key
 from ..models.styles import LatticeStyleMap, StylePlan
 from .edits import StyleAnchor
 
+SHAPES = ("disk", "band")
+BLUR_PER_RADIUS = 1.0  # default blur width / radius: the style fades in over the outer half of its reach
+
 
 @dataclass(frozen=True)
 class FusionParams:
-    radius: int = 512  # world px an anchor claims around itself
-    blur: int = 256  # width of the box blur of the nearest-anchor map, world px
+    radius: int = 256  # world px an anchor claims around itself (a band: to either side)
+    blur: int | None = None  # width of the box blur of the nearest-anchor map, world px; None: radius
     step: int = 16  # spacing of the world lattice the map is sampled on, world px
+    shape: str = "disk"  # "disk" (distance) or "band" (x distance only, within +-band px of the anchor)
+    band: int = 1024  # a band's half-height, world px: the invalidation box stays finite
+
+    @property
+    def blur_width(self) -> int:
+        return round(BLUR_PER_RADIUS * self.radius) if self.blur is None else self.blur
 
     def reach(self) -> float:
-        """How far beyond an anchor its weight can be non-zero."""
-        return self.radius + self.blur / 2 + 2 * self.step
+        """How far (in x and in y) beyond an anchor its weight can be non-zero."""
+        extent = max(self.radius, self.band) if self.shape == "band" else self.radius
+        return extent + self.blur_width / 2 + 2 * self.step
+
+    def check(self) -> None:
+        """A one-line ValueError for values no map can be built from."""
+        if self.shape not in SHAPES:
+            raise ValueError(f"fusion shape {self.shape!r}: use {' or '.join(SHAPES)}")
+        if self.step <= 0 or self.radius < 0 or self.blur_width < 0 or self.band < 0:
+            raise ValueError("fusion needs a positive step and non-negative radius, blur and band")
+
+
+def default_fusion(model) -> FusionParams:
+    """Fusion that reads as a blend where the model opens: a radius of 256 screen px at the opening
+    zoom (a quarter of a 1280 px window), blur proportional to it, and vertical bands on a world
+    with a horizon (finite in y, or a native model whose vertical coordinate saturates)."""
+    zoom = float(getattr(model, "opening_view", (1.0, 0.0, 0.0))[0])
+    radius = max(16, round(256 / zoom / 16) * 16)
+    cfg = getattr(model, "cfg", None)
+    horizon = not model.capabilities.infinite_y or getattr(cfg, "vertical", None) == "saturating"
+    return FusionParams(radius=radius, shape="band" if horizon else "disk")
 
 
 def anchor_codes(anchor: StyleAnchor, latents: LatentSource,
@@ -55,9 +85,9 @@ class FusionStyleMap:
     def plan(self, box, latents: LatentSource, spec: FieldSpec) -> StylePlan:
         lattice = self._lattice.plan(box, latents, spec)
         p = self.params
-        pad = p.blur / 2 + 2 * p.step
+        pad = p.blur_width / 2 + 2 * p.step
         ext = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
-        near = [a for a in self.anchors if _box_distance(a.at, ext) < p.radius]
+        near = [a for a in self.anchors if _claims_into(a.at, ext, p)]
         if not near:
             return lattice  # bit-identical to the unfused world here
         codes, subweights = zip(*(anchor_codes(a, latents, spec) for a in near), strict=True)
@@ -81,20 +111,27 @@ class FusedPlan:
         return np.concatenate(parts).astype(np.float32)
 
 
-def _box_distance(pt, box) -> float:
+def _claims_into(pt, box, p: FusionParams) -> bool:
+    """Whether an anchor at ``pt`` claims any point of ``box`` (x0, y0, x1, y1)."""
     dx = max(box[0] - pt[0], 0.0, pt[0] - box[2])
     dy = max(box[1] - pt[1], 0.0, pt[1] - box[3])
-    return float(np.hypot(dx, dy))
+    if p.shape == "band":
+        return dx < p.radius and dy <= p.band
+    return float(np.hypot(dx, dy)) < p.radius
 
 
 def fusion_maps(anchors: np.ndarray, p: FusionParams, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Weights [1 + A, H, W] (background first) at pixel centres xs [W], ys [H]; they sum to 1."""
-    q, n = p.step, max(0, p.blur // (2 * p.step))
+    q, n = p.step, max(0, p.blur_width // (2 * p.step))
     ix = np.arange(int(np.floor(xs.min() / q)) - n, int(np.floor(xs.max() / q)) + n + 2)
     iy = np.arange(int(np.floor(ys.min() / q)) - n, int(np.floor(ys.max() / q)) + n + 2)
     # nearest anchor at every sample point; beyond the radius the point keeps the world's style
-    d2 = (ix[None, None, :] * q - anchors[:, 0, None, None]) ** 2 + \
-         (iy[None, :, None] * q - anchors[:, 1, None, None]) ** 2
+    dx2 = (ix[None, None, :] * q - anchors[:, 0, None, None]) ** 2
+    dy = iy[None, :, None] * q - anchors[:, 1, None, None]
+    if p.shape == "band":  # x distance only, within the band's height
+        d2 = np.where(np.abs(dy) <= p.band, dx2, np.inf)
+    else:
+        d2 = dx2 + dy ** 2
     nearest = d2.argmin(0)
     label = np.where(d2.min(0) < p.radius ** 2, nearest + 1, 0)
     onehot = (label[None] == np.arange(len(anchors) + 1)[:, None, None]).astype(np.int64)

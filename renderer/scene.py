@@ -17,7 +17,7 @@ from ..models.contract import StyleMix
 from ..models.errors import UserError
 from ..models.registry import DEFAULT_MODEL
 from .edits import FIELD_GROUPS, Resample, StyleAnchor
-from .fusion import FusionParams
+from .fusion import SHAPES, FusionParams
 
 VERSION = 1
 NOISE_MODES = ("world", "off", "random")  # "random": official networks' fresh noise per render
@@ -52,7 +52,10 @@ class Scene:
             **({"style_mix": {"seed": int(m.seed), "layers": [int(m.lo), int(m.hi)]}}
                if (m := self.style_mix) is not None else {}),
             **({"seed_offset": [float(v) for v in self.seed_offset]} if any(self.seed_offset) else {}),
-            "fusion": {"radius": self.fusion.radius, "blur": self.fusion.blur, "step": self.fusion.step},
+            # no blur: proportional to the radius (FusionParams.blur_width)
+            "fusion": {"radius": self.fusion.radius, "step": self.fusion.step, "shape": self.fusion.shape,
+                       "band": self.fusion.band,
+                       **({"blur": self.fusion.blur} if self.fusion.blur is not None else {})},
             "edits": [{"resample": {"field": e.field, "rect": rect(e.rect), "seed": int(e.seed),
                                     "stats_rect": rect(e.stats_rect), "feather": int(e.feather)}}
                       for e in self.edits],
@@ -176,10 +179,14 @@ def scene_from_dict(data) -> Scene:
     if d.get("seed_offset") is not None:
         scene.seed_offset = _point(d["seed_offset"], "seed_offset")
     if d.get("fusion") is not None:
-        f = _keys(d["fusion"], "fusion", {"radius", "blur", "step"})
-        scene.fusion = FusionParams(**{k: _int(v, f"fusion.{k}") for k, v in f.items()})
-        _check(scene.fusion.step > 0 and scene.fusion.radius >= 0 and scene.fusion.blur >= 0, "fusion",
-               "non-negative radius and blur and a positive step", f)
+        f = _keys(d["fusion"], "fusion", {"radius", "blur", "step", "shape", "band"})
+        shape = f.get("shape", "disk")  # files from before bands were disks
+        _check(shape in SHAPES, "fusion.shape", " or ".join(SHAPES), shape)
+        scene.fusion = FusionParams(**{k: _int(v, f"fusion.{k}") for k, v in f.items() if k != "shape"},
+                                    shape=shape)
+        _check(scene.fusion.step > 0 and scene.fusion.radius >= 0 and scene.fusion.blur_width >= 0
+               and scene.fusion.band >= 0, "fusion", "non-negative radius, blur and band and a positive step",
+               f)
     edits = d.get("edits") or []
     _check(isinstance(edits, list), "edits", "a list", edits)
     for i, e in enumerate(edits):

@@ -150,3 +150,31 @@ def test_errors_reach_the_shell_as_one_line_and_status_2(tmp_path):
                            "--out", str(tmp_path / "o.png")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["build_parser", "_run"])
+def test_ctrl_c_while_starting_is_one_line_and_status_130(capsys, monkeypatch, where):
+    import infiniscape.cli as cli
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, where, interrupted)  # imports and parsing, or the command itself
+    assert cli.main(["render", "--model", "tiny"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "infiniscape render: interrupted"
+
+
+def test_sigint_during_start_up_of_the_real_process_is_one_line(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "infiniscape", "render", "--model", "tiny",
+                             "--out", str(tmp_path / "o.png")], stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)  # importing torch and loading the model: still starting
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the render finished before the signal")  # a very fast machine
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines() == ["infiniscape render: interrupted"]

@@ -97,16 +97,44 @@ def test_progress_and_early_stop():
 def test_unknown_metric_and_missing_input_transform_are_user_errors(tiny):
     with pytest.raises(ValueError, match="eqt_frac"):
         eq.equivariance_metrics(SinusoidGenerator(32), ["eqx"], samples=1)
-    with pytest.raises(UserError, match="no input transform"):
-        eq.transformable(tiny)
+    with pytest.raises(UserError, match="no input transform to rotate"):
+        eq.transformable(tiny, ["eqt_int", "eqr"])
     assert isinstance(eq.transformable(SinusoidGenerator()), eq.TransformableGenerator)
 
 
-def test_metrics_command_says_in_one_line_that_the_native_model_has_no_input_transform(capsys):
-    args = ["metrics", "--model", "tiny", "--device", "cpu", "--metric", "eqt_frac", "--samples", "1"]
+def test_metrics_command_says_in_one_line_that_the_native_model_cannot_be_rotated(capsys):
+    args = ["metrics", "--model", "tiny", "--device", "cpu", "--metric", "eqr", "--samples", "1"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no input transform" in err[0]
+
+
+def test_a_native_world_moved_by_whole_lattice_periods_is_exactly_the_moved_render(tiny):
+    from infiniscape.models.lattice import HashedLatents
+    from infiniscape.renderer.analysis.world_shift import WorldShiftGenerator
+
+    gen = eq.transformable(tiny, ["eqt_int", "eqt_frac"])
+    assert isinstance(gen, WorldShiftGenerator) and gen.period == 8
+    orig = gen.render_transformed(5, np.eye(3))
+    x, y = gen.origin(5)
+    world = tiny.render_windows([(x, y)], 64, 64, HashedLatents(5))[0]
+    assert float((orig.clamp(-1, 1) - world).abs().max()) <= 1e-5  # the identity is the world itself
+    p = gen.period / gen.resolution
+    for t in ((p, 0.0), (-p, 2 * p), (0.0, -p)):
+        ref, mask = eq.integer_shift(orig[None], *t)
+        moved = gen.render_transformed(5, eq.translation_matrix(*t))[None]
+        assert float(((moved - ref) * mask).abs().max()) == 0.0  # whole periods: cells re-indexed
+    ref, mask = eq.integer_shift(orig[None], 3 / 64, 0.0)
+    moved = gen.render_transformed(5, eq.translation_matrix(3 / 64, 0.0))[None]
+    assert float(((moved - ref) * mask).abs().max()) > 1e-3  # a sub-lattice shift is not exact
+
+
+def test_metrics_command_prints_translation_psnrs_for_a_native_model(capsys):
+    args = ["metrics", "--model", "tiny", "--device", "cpu", "--metric", "eqt_int,eqt_frac", "--samples", "2"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in out] == ["eqt_int", "eqt_frac"]
+    assert all(0 < float(line.split()[1]) < 200 for line in out)
 
 
 def test_psnr_of_pooled_sums():

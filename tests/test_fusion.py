@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ from infiniscape.models.lattice import HashedLatents
 from infiniscape.models.styles import LatticeStyleMap
 from infiniscape.renderer.edits import AddAnchor, MoveAnchor, RemoveAnchor, StyleAnchor
 from infiniscape.renderer.fusion import FusionParams, FusionStyleMap, anchor_codes
-from infiniscape.renderer.scene import Scene
+from infiniscape.renderer.scene import Scene, scene_from_dict
 from infiniscape.renderer.world import World
 
 PARAMS = FusionParams(radius=160, blur=64, step=8)
@@ -81,3 +83,46 @@ def test_anchor_edits_change_only_flagged_tiles_and_undo(tiny):
     world.undo()
     world.undo()
     assert np.array_equal(world.render(*area), before) and world.anchors == ()
+
+
+BAND = FusionParams(radius=48, blur=32, step=8, shape="band", band=160)
+
+
+def test_a_band_anchor_reaches_by_x_distance_only_within_its_height(tiny):
+    fmap = FusionStyleMap((StyleAnchor((0, 0), seed=1),), BAND)
+    plan = fmap.plan((-200, -200, 200, 200), HashedLatents(0), tiny.fields["style"])
+    xs, ys = np.arange(-120, 120, 4.0), np.arange(-140, 141, 10.0)
+    w = plan.weights(xs, ys)[-1]  # the anchor's weight [H, W]
+    np.testing.assert_array_equal(w, np.broadcast_to(w[len(ys) // 2], w.shape))  # same in every row
+    assert w[:, np.searchsorted(xs, 0)].min() == pytest.approx(1.0) and w[:, 0].max() == 0.0
+    far = plan.weights(xs, np.array([400.0]))[-1]
+    assert far.max() == 0.0  # beyond the band's height the world keeps its own style
+
+
+def test_band_anchor_edits_change_only_flagged_tiles(tiny):
+    world = World(tiny, Scene(seed=3, fusion=BAND))
+    area = (-128, -256, 256, 512)
+    before = world.render(*area)
+    flagged = world.apply(AddAnchor((10, 30), seed=4)) | world.apply(MoveAnchor(0, (40, -20)))
+    after = world.render(*area)
+    t = tiny.tile_size
+    for iy in range(-4, 4):
+        for ix in range(-2, 2):
+            if Tile(ix, iy) not in flagged:
+                sl = np.s_[iy * t + 256:(iy + 1) * t + 256, ix * t + 128:(ix + 1) * t + 128]
+                assert np.array_equal(before[sl], after[sl])
+    assert not np.array_equal(before[:64], after[:64])  # the band reaches far up, not only a disk
+
+
+def test_default_fusion_blurs_in_proportion_and_uses_bands_on_a_world_with_a_horizon(tiny):
+    from infiniscape.models.registry import load_model
+    from infiniscape.renderer.fusion import default_fusion
+
+    assert FusionParams(radius=200).blur_width == 200
+    f = default_fusion(load_model("landscape"))
+    assert f.shape == "band" and f.blur_width == f.radius and f.radius <= 128  # opens at 4x
+    old = scene_from_dict({**Scene().to_dict(), "fusion": {"radius": 512, "blur": 256, "step": 16}})
+    assert old.fusion == FusionParams(radius=512, blur=256, step=16, shape="disk")  # files from before bands
+    assert scene_from_dict(Scene(fusion=f).to_dict()).fusion == f  # blur stays proportional
+    wide = replace(f, radius=4 * f.radius)
+    assert scene_from_dict(Scene(fusion=wide).to_dict()).fusion.blur_width == wide.radius

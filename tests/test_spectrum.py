@@ -97,8 +97,16 @@ def test_spectrum_command_writes_npz_and_png(tmp_path, capsys):
     assert d["model_stats"][1] == 3 and len(d["model_radial_db"]) == 33
     from PIL import Image
 
-    png = Image.open(out.with_suffix(".png"))
-    assert png.size == (128 * 2 + 4, 128)
+    from infiniscape.renderer.analysis.figure import MARGIN, PANEL
+    from infiniscape.renderer.analysis.spectrum import colorize
+
+    png = np.asarray(Image.open(out.with_suffix(".png")).convert("RGB"))
+    assert png.shape[1] >= 2 * PANEL + MARGIN and png.shape[0] >= PANEL + 200  # heatmaps, colour bar, profile
+    # both heatmaps are drawn in the colour bar's colours: the figure, not two bare images
+    heat = png[60 + 20 + PANEL // 2, MARGIN + PANEL // 2]
+    palette = colorize(np.linspace(-40, 20, 256), -40, 20)
+    assert np.abs(palette.astype(int) - heat.astype(int)).sum(1).min() <= 3
+    assert (png.reshape(-1, 3) == (255, 255, 255)).all(1).mean() > 0.3  # white page, dark labels
 
 
 def test_spectrum_command_rejects_a_non_npz_output(tmp_path, capsys):

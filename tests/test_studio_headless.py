@@ -202,3 +202,118 @@ def test_errors_show_in_the_window_and_the_studio_stays_usable(studio):
     assert studio.world is not None and studio.model_name == "tiny"  # the old world keeps working
     studio.intents.export = None
     drag(studio, canvas_point(studio), canvas_point(studio, 0.6, 0.5))  # still pans
+
+
+def test_a_failed_open_ends_loading_keeps_the_world_and_says_why_in_the_model_panel(studio):
+    world = studio.world
+    studio.open_model("no/such/junk.pt")
+    frames_until(studio, lambda: studio.loading is None, timeout=10)
+    assert studio.world is world and studio.model_name == "tiny"  # the canvas keeps drawing it
+    assert studio.load_error.startswith("could not open no/such/junk.pt: ") and "\n" not in studio.load_error
+    frame(studio)  # the panel draws the error with its Open / Recent
+    studio.open_model("tiny")
+    frames_until(studio, lambda: studio.loading is None and studio.world is not world, timeout=30)
+    assert studio.load_error is None  # a good open clears it
+
+
+@pytest.mark.parametrize("what", ["model", "scene"])
+def test_a_studio_started_on_a_bad_model_or_scene_shows_the_fallback_model(gui, tmp_path, what):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    kw = {"model": str(tmp_path / "junk.pt")} if what == "model" else {"scene": str(bad)}
+    s = Studio(**kw, use_gl=False, cache_bytes=16 << 20, fallback_model="tiny")
+    try:
+        frames_until(s, lambda: s.world is not None and s.loading is None, timeout=30)
+        assert s.model_name == "tiny" and s.status_error
+        assert s.load_error.startswith(f"could not open {kw.get('model') or kw['scene']}: ")
+        s.canvas.view.zoom = 4.0  # few tiles: the canvas fills, never a grey canvas forever
+        frames_until(s, s.canvas.complete, timeout=60)
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("zoom", [1 / 8, 0.5, 1.0, 2.0, 3.3, 8.0])
+@pytest.mark.parametrize("steps", [1, 14])
+def test_a_drag_keeps_the_grabbed_world_point_under_the_cursor_at_every_zoom(studio, zoom, steps):
+    v, io = studio.canvas.view, imgui.get_io()
+    v.zoom = zoom
+    a = canvas_point(studio, 0.9, 0.8)
+    b = (a[0] - 700, a[1] - 300)  # ends over the panel pane: the drag still owns the mouse
+    grabbed = v.to_world(*a, studio.canvas.origin)
+    drag(studio, a, b, steps=steps)
+    assert v.to_world(*b, studio.canvas.origin) == pytest.approx(grabbed, abs=1e-9)
+    # moves merged into one frame, and a move in the press's own frame, are not lost either
+    io.add_mouse_pos_event(*a)
+    frame(studio)
+    grabbed = v.to_world(*a, studio.canvas.origin)
+    io.add_mouse_button_event(1, True)
+    io.add_mouse_pos_event(a[0] - 10, a[1])
+    frame(studio)
+    for x in (a[0] - 200, a[0] - 450, a[0] - 700):
+        io.add_mouse_pos_event(x, a[1] + 5)
+    frame(studio)
+    frame(studio)
+    io.add_mouse_button_event(1, False)
+    frame(studio)
+    assert v.to_world(a[0] - 700, a[1] + 5, studio.canvas.origin) == pytest.approx(grabbed, abs=1e-9)
+
+
+def test_a_zoom_asked_for_while_the_model_loads_is_not_undone_by_the_opening_view(gui, monkeypatch):
+    import infiniscape.models.registry as registry
+
+    release, load = threading.Event(), registry.load_model
+    monkeypatch.setattr(registry, "load_model", lambda *a, **k: (release.wait(30), load(*a, **k))[1])
+    s = Studio(model="tiny", use_gl=False, cache_bytes=16 << 20)
+    try:
+        frame(s)
+        io = imgui.get_io()
+        io.add_mouse_pos_event(*canvas_point(s))
+        frame(s)
+        io.add_mouse_wheel_event(0.0, 4.0)  # four notches: 2x, while nothing is loaded yet
+        frame(s)
+        release.set()
+        frames_until(s, lambda: s.world is not None)
+        frame(s)
+        assert s.canvas.view.zoom == pytest.approx(2.0)
+    finally:
+        s.close()
+
+
+def test_after_a_far_go_to_the_overview_still_frames_the_view_and_the_readout_has_no_minus_zero(studio):
+    nav, v = studio.widgets["Navigation"], studio.canvas.view
+    for _ in range(3):
+        frame(studio)
+    v.center_on(-0.3, 0.2, studio.canvas.size)
+    frame(studio)
+    assert nav.readout().startswith("centre (0, 0)")
+    v.center_on(2_000_000.0, -700_000.0, studio.canvas.size)  # what Go to does
+    for _ in range(3):
+        frame(studio)
+    x0, y0, x1, y1 = nav.map_rect
+    vx0, vy0, vx1, vy1 = v.world_rect(studio.canvas.size)
+    assert x0 <= vx0 and vx1 <= x1 and y0 <= vy0 and vy1 <= y1
+    _, _, w, h = nav.map_box
+    box = ((vx1 - vx0) / (x1 - x0) * w, (vy1 - vy0) / (y1 - y0) * h)
+    assert min(box) >= 12  # map px: a box you can see and drag, not a dot
+    assert nav.readout().startswith("centre (2000000, -700000)")
+
+
+def test_fusion_reach_changes_for_every_anchor_and_is_outlined_while_placing(studio):
+    from dataclasses import replace
+
+    from infiniscape.renderer.edits import AddAnchor
+
+    f = studio.world.scene.fusion
+    assert f.shape == "band" and f.blur_width == f.radius  # tiny: a horizon, blur in proportion
+    studio.world.apply(AddAnchor((40, 10), seed=3))
+    studio.change_fusion(replace(f, shape="disk", radius=96))
+    assert studio.world.scene.fusion == replace(f, shape="disk", radius=96)
+    assert [a.at for a in studio.world.anchors] == [(40, 10)]  # same anchors under the new reach
+    tools, io = studio.tools, imgui.get_io()
+    tools.tool = "anchor"
+    io.add_mouse_pos_event(*canvas_point(studio, 0.3, 0.4))
+    frame(studio)
+    frame(studio)
+    outlines = tools.reach_outlines(studio.canvas)
+    assert ((40, 10), False) in outlines  # every anchor's reach while the anchor tool is on
+    assert outlines[-1][1] and outlines[-1][0] == pytest.approx(studio.canvas.hover_world)  # the cursor

@@ -68,6 +68,17 @@ def test_train_writes_the_run_directory_contract_and_its_snapshot_renders(tmp_pa
     assert all(torch.equal(gen[k], state["G_ema"][k]) for k in gen)
 
 
+def test_the_first_tick_writes_sample_grids_long_before_the_first_snapshot(tmp_path):
+    out = tmp_path / "run"
+    rc, err = _finish(_train(*TINY, "--kimg", "0.024", "--out", str(out), "--tick-kimg", "0.008",
+                             "--snapshot-kimg", "1"))
+    assert rc == 0, err
+    grids = [g.name for g in sorted((out / "samples").glob("grid-*.png"))]
+    # kimg 0, the first tick (a watcher sees G's progress at once), the final snapshot; no other tick
+    assert grids == ["grid-000000000.png", "grid-000000008.png", "grid-000000024.png"]
+    assert (out / "samples" / "strip-000000008.png").exists()
+
+
 def test_sigterm_stops_cleanly_with_a_final_snapshot(tmp_path):
     out = tmp_path / "run"
     proc = _train(*TINY, "--kimg", "100", "--out", str(out), "--tick-kimg", "0.008", "--snapshot-kimg", "50")

@@ -299,6 +299,7 @@ class Trainer:
         self._tick_t, self._tick_nimg, self._maint = self._t0, self.nimg, 0.0
         acc = torch.zeros(len(STAT_KEYS) + 2)  # stat sums, steps, R1 steps
         written = {"snapshot": self.nimg if self.nimg else -1, "metrics": -1}
+        ticked = False  # the first tick also writes sample grids
         bar = tqdm(total=total, initial=self.nimg, unit="img", desc="train", dynamic_ncols=True,
                    disable=not (progress and env.is_main) or None)
         while True:
@@ -313,10 +314,15 @@ class Trainer:
                 acc += torch.tensor([0.0 if k == "r1" and math.isnan(r1) else stats[k] for k in STAT_KEYS]
                                     + [1.0, float(not math.isnan(r1))])
                 bar.update(self.nimg - before)
+            snap = finishing or _crossed(before, self.nimg, o.snapshot_kimg)
             if finishing or late or _crossed(before, self.nimg, o.tick_kimg):
                 self._tick(D.all_reduce_sum(env, acc), total)
                 acc.zero_()
-            snap = finishing or _crossed(before, self.nimg, o.snapshot_kimg)
+                if not ticked and env.is_main and not snap:  # a short run shows progress, not only kimg 0
+                    t_maint = time.time()
+                    self.write_samples()
+                    self._maint += time.time() - t_maint
+                ticked = True
             if snap and written["snapshot"] != self.nimg:
                 t_maint = time.time()
                 if env.is_main:

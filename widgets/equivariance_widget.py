@@ -67,6 +67,7 @@ class EquivarianceWidget:
         self._job = self._metrics_job = None
         self._stop = threading.Event()
         self._test_gen = None
+        self._world_gen = None  # (model, its WorldShiftGenerator or None)
         self._phase = 0.0
 
     def generator(self):
@@ -80,8 +81,13 @@ class EquivarianceWidget:
             return self._test_gen
         model = s.world.model if s.world is not None else None
         caps = getattr(model, "capabilities", None)
-        return model if caps is not None and caps.input_transform and hasattr(model, "render_transformed") \
-            else None
+        if caps is not None and caps.input_transform and hasattr(model, "render_transformed"):
+            return model
+        if self._world_gen is None or self._world_gen[0] is not model:  # a native model: move its world
+            from infiniscape.renderer.analysis.world_shift import world_shift_generator
+
+            self._world_gen = (model, world_shift_generator(model) if model is not None else None)
+        return self._world_gen[1]
 
     def translation(self) -> tuple[float, float]:
         gen = self.generator()
@@ -115,7 +121,8 @@ class EquivarianceWidget:
         self._metrics_job = self.studio.jobs.start(
             f"equivariance {', '.join(names)}",
             lambda job: equivariance_metrics(gen, names, n, progress=lambda d, t: setattr(job, "count", d),
-                                             should_stop=self._stop.is_set),
+                                             should_stop=self._stop.is_set,
+                                             translate_max=getattr(gen, "translate_max", 0.125)),
             total=n, on_done=self._got_metrics)
 
     def _got_metrics(self, psnrs: dict) -> None:
@@ -129,9 +136,16 @@ class EquivarianceWidget:
         s = self.studio
         gen = self.generator()
         em = imgui.get_font_size()
+        rotates = gen is not None and getattr(gen, "rotation", True)
         if gen is None:
             family = s.model_info.get("family", "no") if s.world is not None else "no"
             imgui.text_disabled(f"{family} model: no input transform (load a StyleGAN3 network)")
+        elif not rotates:
+            shift = gen.translate_max * 2  # image widths: the most the world may move
+            self.tx, self.ty = (min(shift, max(-shift, v)) for v in (self.tx, self.ty))
+            self.turns, self.untransform, self.chosen["eqr"] = 0.0, False, False
+            imgui.text_wrapped(f"{s.model_name}: its world moved by the translation ({gen.resolution} px "
+                               f"windows; whole {gen.period} px lattice periods are exact by construction)")
         _, self.test_signal = imgui.checkbox("Test generator (band-limited sinusoids)", self.test_signal)
         imgui.begin_disabled(gen is None)
         if self.anim:  # orbit a circle of radius 0.1 image widths, one turn per 4 s
@@ -144,10 +158,12 @@ class EquivarianceWidget:
         _, self.round = imgui.checkbox("Round", self.round)
         imgui.same_line()
         _, self.anim = imgui.checkbox("Anim", self.anim)
+        imgui.begin_disabled(not rotates and gen is not None)
         imgui.set_next_item_width(em * 10)
         _, self.turns = imgui.drag_float("Rotate (turns)", self.turns, speed, -1.0, 1.0, "%.4f")
         imgui.same_line()
         _, self.untransform = imgui.checkbox("Untransform", self.untransform)
+        imgui.end_disabled()
         imgui.same_line()
         changed = any(getattr(self, k) != v for k, v in self.defaults.items())
         imgui.begin_disabled(not changed)
@@ -161,7 +177,9 @@ class EquivarianceWidget:
             imgui.text_disabled(UNTRANSFORMED_CAPTION if self.untransform else CAPTION)
         imgui.separator()
         for m, label in METRIC_LABELS.items():
+            imgui.begin_disabled(m == "eqr" and not rotates and gen is not None)
             _, self.chosen[m] = imgui.checkbox(label, self.chosen[m])
+            imgui.end_disabled()
             imgui.same_line()
         imgui.set_next_item_width(em * 5)
         _, self.samples = imgui.input_int("samples", self.samples)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from imgui_bundle import imgui
 
-from .spectrum_widget import PanelImage
+from .spectrum_widget import PanelImage, colour_bar
 
 
 class LayersWidget:
@@ -122,7 +122,11 @@ class LayersWidget:
                 imgui.set_next_item_width(em * 6)
                 _, self.beta = imgui.slider_float("Kaiser beta", self.beta, 0.0, 50.0, "%.1f")
             self._refresh(layer)
+            if self.fft:
+                imgui.text_disabled("the layer | its power spectrum, zero frequency at the centre")
             self.image.draw(imgui.get_content_region_avail().x)
+            if self.fft:
+                colour_bar(-self.db_range, self.db_range, "dB around the mean power")
             from infiniscape.renderer.analysis.layers import layer_stats
 
             st = layer_stats(layer.data, self.channel, self.rgb)

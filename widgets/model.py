@@ -42,9 +42,14 @@ class ModelWidget:
             imgui.end_popup()
         if s.loading:
             imgui.text_disabled(f"loading {s.loading} ...")
+        if s.load_error:  # one line; the field, Open and Recent above are the way on
+            imgui.push_style_color(imgui.Col_.text, imgui.ImVec4(1.0, 0.45, 0.45, 1.0))
+            imgui.text_wrapped(s.load_error)
+            imgui.pop_style_color()
         info = s.model_info
         if not info:
-            imgui.text_disabled("no model loaded")
+            if not s.loading:
+                imgui.text_disabled("no model loaded: type a path and Open, or pick one in Recent...")
             return
         imgui.text(f"{s.model_name}: {info.get('family', '?')}, {info.get('tile_size', '?')} px tiles")
         self.generation()

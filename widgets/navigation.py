@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from infiniscape.overview import OverviewMap, fit_rect
+from infiniscape.overview import OverviewMap, fit_rect, map_area
 
 COL = imgui.IM_COL32
 
@@ -24,8 +24,7 @@ class NavigationWidget:
         s = self.studio
         if show:
             v, size = s.canvas.view, s.canvas.size
-            cx, cy = v.x + size[0] / 2 / v.zoom, v.y + size[1] / 2 / v.zoom
-            imgui.text(f"centre ({cx:.0f}, {cy:.0f})   zoom {v.zoom:.3g}x")
+            imgui.text(self.readout())
             x0, y0, x1, y1 = v.world_rect(size)
             imgui.text_disabled(f"visible {x1 - x0:.0f} x {y1 - y0:.0f} px, "
                                 f"{len(s.canvas.visible)} tiles")
@@ -49,6 +48,12 @@ class NavigationWidget:
             imgui.text_disabled("drag / arrows / WASD: pan   wheel: zoom")
         s.intents.show_grid = self.show_grid
 
+    def readout(self) -> str:
+        """Where the view is: its centre in whole world px and its zoom."""
+        v, size = self.studio.canvas.view, self.studio.canvas.size
+        cx, cy = v.x + size[0] / 2 / v.zoom, v.y + size[1] / 2 / v.zoom
+        return f"centre ({_whole(cx)}, {_whole(cy)})   zoom {v.zoom:.3g}x"
+
     def _overview(self) -> None:
         """The visited area from the coarse mosaic, the view as a white box; click or drag to go there."""
         s = self.studio
@@ -65,7 +70,10 @@ class NavigationWidget:
             fx, fy = (m.x - p0.x) / max(w, 1.0), (m.y - p0.y) / h
             s.intents.goto = (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0))
         else:
-            self.map_rect = fit_rect(s.visited, w, h)
+            view = s.canvas.view.world_rect(s.canvas.size)
+            want = fit_rect(map_area(s.visited, view), w, h)
+            if self.map_rect is None or _refit(self.map_rect, want, view):
+                self.map_rect = want  # else the framing holds still: no recomposing while panning
         x0, y0, x1, y1 = self.map_rect
         self.map.update(s.canvas.mosaic, self.map_rect, w, h)
         dl = imgui.get_window_draw_list()
@@ -82,3 +90,19 @@ class NavigationWidget:
         dl.pop_clip_rect()
         dl.add_rect(p0, p1, COL(90, 90, 100, 255))
         imgui.set_item_tooltip("visited area: click or drag to move the view there")
+
+
+def _whole(value: float) -> str:
+    """A coordinate to the nearest whole px, never "-0"."""
+    return str(round(value))  # an int: no negative zero
+
+
+def _refit(current, want, view, tolerance: float = 1.25) -> bool:
+    """Whether the map must be framed anew: the view left it, or the wanted scale moved by more than
+    ``tolerance`` (the visited area grew, or a jump made the old framing far too wide)."""
+    inside = (current[0] <= view[0] and view[2] <= current[2]
+              and current[1] <= view[1] and view[3] <= current[3])
+    rw = (current[2] - current[0]) / max(want[2] - want[0], 1e-9)
+    rh = (current[3] - current[1]) / max(want[3] - want[1], 1e-9)
+    same_aspect = abs(rw / rh - 1) < 1e-6  # the map widget kept its shape
+    return not inside or not same_aspect or not 1 / tolerance <= rw <= tolerance

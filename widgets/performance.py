@@ -28,8 +28,9 @@ class PerformanceWidget:
                 starts = np.asarray(s.frame_starts)
                 fps = int(np.sum(starts > starts[-1] - 1.0)) if starts.size else 0
                 imgui.text(f"frame work {p50:.1f} ms p50, {p95:.1f} ms p95, {fps} FPS")
-            if implot.begin_plot("##frames", imgui.ImVec2(-1, em * 7)):
-                implot.setup_axes("", "ms", implot.AxisFlags_.no_tick_labels, implot.AxisFlags_.auto_fit)
+            if implot.begin_plot("Frame work and tile latency##frames", imgui.ImVec2(-1, em * 11)):
+                implot.setup_axes("frame (last 240)", "time (ms)", implot.AxisFlags_.auto_fit,
+                                  implot.AxisFlags_.auto_fit)
                 if frames.size:
                     implot.plot_line("frame", frames)
                 if lat.size:

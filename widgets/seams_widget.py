@@ -72,7 +72,9 @@ class SeamsWidget:
         lo, hi = r["interval"]
         imgui.text(f"seam score {r['score']:.3f}  (95% {lo:.3f}-{hi:.3f}, {r['regions']} regions)")
         imgui.text_disabled(f"x {r['x']:.3f}  y {r['y']:.3f}  model {r['model']}")
-        if implot.begin_plot("##seam_regions", imgui.ImVec2(-1, em * 8), implot.Flags_.no_legend):
-            implot.setup_axes("region", "score", implot.AxisFlags_.auto_fit, implot.AxisFlags_.auto_fit)
+        if implot.begin_plot(f"Seam score per region ({r['model']})##seam_regions", imgui.ImVec2(-1, em * 12),
+                             implot.Flags_.no_legend):
+            implot.setup_axes("region (index)", "score (1.0 = invisible)", implot.AxisFlags_.auto_fit,
+                              implot.AxisFlags_.auto_fit)
             implot.plot_bars("per region", r["per_region"])
             implot.end_plot()

@@ -92,6 +92,7 @@ class SpectrumWidget:
         self.avg_image = PanelImage(studio)
         self.pixels: np.ndarray | None = None  # the last live region's pixels
         self.spectra: dict = {}  # label -> AverageSpectrum
+        self.names: dict[str, str] = {}  # label -> what it is (the model's name, the dataset)
         self._key = None
         self._job = None
         self._avg_job = None
@@ -147,6 +148,7 @@ class SpectrumWidget:
                 out["data"] = avg.average_spectrum(real, mean, max(std, 1e-6), beta, 4)
             return out
 
+        self.names = {"model": s.model_name, "data": data}
         self._avg_job = s.jobs.start(f"average spectrum of {n} tiles", work, total=n,
                                      on_done=self._got_average)
 
@@ -164,7 +166,7 @@ class SpectrumWidget:
         from infiniscape.renderer.analysis.average import heatmap_png, save_npz
 
         path = save_npz(self.export_path, self.spectra)
-        png = heatmap_png(path.with_suffix(".png"), self.spectra)
+        png = heatmap_png(path.with_suffix(".png"), self.spectra, names=self.names)
         self.studio.report(f"saved {path} and {png}")
 
     # -- drawing --------------------------------------------------------------------------------
@@ -186,7 +188,10 @@ class SpectrumWidget:
         imgui.same_line()
         imgui.set_next_item_width(em * 6)
         _, self.db_range = imgui.slider_float("dB +/-", self.db_range, 0.1, 100.0, "%.0f")
-        self.fft_image.draw(imgui.get_content_region_avail().x)
+        if self.fft_image.rgb is not None:
+            imgui.text_disabled("the region | its power spectrum, zero frequency at the centre")
+            self.fft_image.draw(imgui.get_content_region_avail().x)
+            colour_bar(-self.db_range, self.db_range, "dB around the mean power")
         imgui.separator()
         imgui.set_next_item_width(em * 5)
         _, self.tiles = imgui.input_int("tiles", self.tiles)
@@ -209,26 +214,56 @@ class SpectrumWidget:
             for k, v in self.defaults.items():
                 setattr(self, k, v)
 
+    def label(self, key: str) -> str:
+        """Legend text: "model: landscape", "data: procedural"."""
+        name = self.names.get(key)
+        return f"{key}: {name}" if name else key
+
     def _plots(self, em: float) -> None:
+        imgui.text(" | ".join(self.label(k) for k in self.spectra) + " (average spectra, whitened)")
         self.avg_image.draw(imgui.get_content_region_avail().x)
-        for title, fx, fy in (("0 deg slice", "freqs0", "slice0"), ("45 deg slice", "freqs45", "slice45"),
-                              ("radial", None, None)):
-            if implot.begin_plot(f"{title}##spec", imgui.ImVec2(-1, em * 8)):
-                fit = implot.AxisFlags_.auto_fit
-                implot.setup_axes("cycles / image", "dB", fit, fit)
-                for label, sp in self.spectra.items():
+        colour_bar(-40.0, 20.0, "dB")
+        auto = implot.AxisFlags_.auto_fit
+        for title, fx, fy in (("0-degree slice (horizontal)", "freqs0", "slice0"),
+                              ("45-degree slice (diagonal)", "freqs45", "slice45"),
+                              ("radial profile (mean over rings)", None, None)):
+            if implot.begin_plot(f"{title}##spec", imgui.ImVec2(-1, em * 13)):
+                implot.setup_axes("frequency (cycles / image)", "power (dB)", auto, auto)
+                implot.setup_legend(implot.Location_.north_east)
+                for key, sp in self.spectra.items():
                     if fx is None:
                         f, db = sp.radial()
                     else:
                         sl = sp.slices()
                         f, db = sl[fx], sl[fy]
-                    implot.plot_line(label, np.ascontiguousarray(f), np.ascontiguousarray(db))
+                    implot.plot_line(self.label(key), np.ascontiguousarray(f), np.ascontiguousarray(db))
                 implot.end_plot()
         imgui.set_next_item_width(-em * 5)
         _, self.export_path = imgui.input_text("##spec_export", self.export_path)
         imgui.same_line()
         if imgui.button("Export##spec"):
             self.studio._guard(self.export, "export spectrum")
+
+
+def colour_bar(lo: float, hi: float, unit: str, steps: int = 48) -> None:
+    """The heatmaps' colour scale as a strip under them, with its end values and unit."""
+    from infiniscape.renderer.analysis.spectrum import colorize
+
+    em, width = imgui.get_font_size(), imgui.get_content_region_avail().x
+    p = imgui.get_cursor_screen_pos()
+    dl = imgui.get_window_draw_list()
+    cols = colorize(np.linspace(lo, hi, steps), lo, hi)
+    w = width / steps
+    for i, (r, g, b) in enumerate(cols.tolist()):
+        a, b2 = imgui.ImVec2(p.x + i * w, p.y), imgui.ImVec2(p.x + (i + 1) * w + 1, p.y + em * 0.6)
+        dl.add_rect_filled(a, b2, imgui.IM_COL32(r, g, b, 255))
+    imgui.dummy(imgui.ImVec2(width, em * 0.6))
+    imgui.text_disabled(f"{lo:g}")
+    mid = f"{(lo + hi) / 2:g} {unit}"
+    imgui.same_line(max(0.0, (width - imgui.calc_text_size(mid).x) / 2))
+    imgui.text_disabled(mid)
+    imgui.same_line(max(0.0, width - imgui.calc_text_size(f"{hi:g}").x))
+    imgui.text_disabled(f"{hi:g}")
 
 
 def _counting(it, job):

@@ -1,4 +1,5 @@
-"""Styles panel: style anchors for fusion, from a seed or picked from the canvas; place, move, delete."""
+"""Styles panel: style anchors for fusion, from a seed or picked from the canvas; place, move, delete;
+how far anchors reach (radius, blur, disk or vertical bands)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from imgui_bundle import imgui
 class StylesWidget:
     def __init__(self, studio):
         self.studio = studio
+        self.radius, self.blur = 256, 256  # the sliders; follow the world's fusion while not dragged
 
     def __call__(self, show: bool = True) -> None:
         if not show:
             return
         s, tools = self.studio, self.studio.tools
+        self._reach()
         if imgui.radio_button("Anchor tool", tools.tool == "anchor"):
             tools.tool = "anchor"
         imgui.same_line()
@@ -48,3 +51,45 @@ class StylesWidget:
             imgui.same_line()
             if imgui.small_button(f"Delete##a{i}"):
                 s.intents.apply = RemoveAnchor(i)
+
+    def _reach(self) -> None:
+        """Radius, blur and shape of every anchor's reach; a change applies when the slider is let go
+        (each one redraws the canvas)."""
+        from dataclasses import replace
+
+        s, tools = self.studio, self.studio.tools
+        f = s.world.scene.fusion if s.world is not None else None
+        if f is None:
+            return
+        em = imgui.get_font_size()
+        imgui.set_next_item_width(em * 9)
+        _, self.radius = imgui.slider_int("radius px", self.radius, f.step, 2048,
+                                          flags=imgui.SliderFlags_.logarithmic)
+        radius_done = imgui.is_item_deactivated_after_edit()
+        if not imgui.is_item_active() and not radius_done:
+            self.radius = f.radius
+        imgui.same_line()
+        imgui.set_next_item_width(em * 7)
+        _, self.blur = imgui.slider_int("blur px", self.blur, 0, 2 * max(self.radius, f.step))
+        blur_done = imgui.is_item_deactivated_after_edit()
+        if not imgui.is_item_active() and not blur_done:
+            self.blur = f.blur_width
+        want = None
+        if radius_done:  # the blur stays in proportion to the radius
+            scale = f.blur_width / max(f.radius, 1)
+            want = replace(f, radius=self.radius, blur=None if f.blur is None else round(self.radius * scale))
+        elif blur_done:
+            want = replace(f, blur=self.blur)
+        imgui.text("reach")
+        imgui.same_line()
+        if imgui.radio_button("disk", f.shape == "disk") and f.shape != "disk":
+            want = replace(f, shape="disk")
+        imgui.same_line()
+        if imgui.radio_button("vertical bands", f.shape == "band") and f.shape != "band":
+            want = replace(f, shape="band")
+        imgui.set_item_tooltip("x distance only, as ALIS's anchors: a palette change across sky and ground "
+                               "stays a band, not a disk")
+        imgui.same_line()
+        _, tools.show_reach = imgui.checkbox("outline", tools.show_reach)
+        if want is not None:
+            s.intents.fusion = want

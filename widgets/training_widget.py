@@ -26,6 +26,9 @@ STATE_COLOURS = {"running": (0.45, 0.9, 0.45), "starting": (0.95, 0.85, 0.4), "f
 LOSS_KEYS = ("loss_G", "loss_D", "real_score", "fake_score")
 
 
+PLOT_UNITS = {"losses": "loss (per image)", "R1": "R1 penalty", "speed": "images / s",
+              "metrics": "metric value"}  # y axis label of each training plot
+
 class TrainingWidget:
     def __init__(self, studio):
         self.studio = studio
@@ -223,10 +226,10 @@ class TrainingWidget:
             imgui.text_disabled("against kimg:")
         auto = implot.AxisFlags_.auto_fit
         for plot, curves in series.items():
-            # the legend names the curves above the plot: a 9-em plot has no room for it inside
-            if not implot.begin_plot(f"{plot}##training", imgui.ImVec2(-1, em * 9), implot.Flags_.no_title):
+            # the legend names the curves above the plot, outside the data
+            if not implot.begin_plot(f"{plot} of the run##training", imgui.ImVec2(-1, em * 12)):
                 continue
-            implot.setup_axes("", "", auto, auto)
+            implot.setup_axes("training progress (kimg)", PLOT_UNITS.get(plot, plot), auto, auto)
             implot.setup_legend(implot.Location_.north, implot.LegendFlags_.horizontal
                                 | implot.LegendFlags_.outside)
             for name, (x, y) in curves.items():

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if eq:
         from infiniscape.renderer.analysis.equivariance import transformable
 
-        transformable(world.model)  # fail at once, before slower metrics, when there is no input transform
+        transformable(world.model, eq)  # fail at once, before slower metrics, when it cannot be measured
     for name in args.metric:
         if name in EQ_METRICS:
             continue
@@ -69,15 +69,21 @@ def run(args: argparse.Namespace) -> int:
     if eq:
         from infiniscape.renderer.analysis.equivariance import equivariance_metrics, transformable
 
-        gen = transformable(world.model)  # a UserError names the model that has no input transform
+        gen = transformable(world.model, eq)  # a native model: its world moved (translations only)
 
         def progress(done: int, total: int) -> None:
             print(f"\requivariance {done}/{total}", end="", file=sys.stderr, flush=True)
 
-        psnrs = equivariance_metrics(gen, eq, samples=args.samples, seed=args.sample_seed, progress=progress)
+        psnrs = equivariance_metrics(gen, eq, samples=args.samples, seed=args.sample_seed, progress=progress,
+                                     translate_max=getattr(gen, "translate_max", 0.125))
         print(file=sys.stderr)
+        shifts = getattr(gen, "period", None)
         for name in eq:
-            print(f"{name}: {psnrs[name]:.2f}")
+            how = " dB PSNR"
+            if shifts:
+                how += (f"  (the world moved by up to +-{shifts} px, one period of its input lattice, "
+                        f"{args.samples} windows of {gen.resolution} px)")
+            print(f"{name}: {psnrs[name]:.2f}{how}")
     return 0
 
 

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             spectra["data"] = avg.average_spectrum(avg.dataset_images(dataset, n_data), mean, std,
                                                    args.beta, args.interp, bar.update)
     avg.save_npz(out, spectra)
-    png = avg.heatmap_png(out.with_suffix(".png"), spectra)
+    png = avg.heatmap_png(out.with_suffix(".png"), spectra,
+                          names={"model": world.scene.model, "data": args.data})
     for label, s in spectra.items():
         sl = s.slices()
         print(f"{label}: {s.count} images {s.image_size}x{s.image_size}, 0-deg slice at Nyquist "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .spectrum import colorize, kaiser_window
+from .spectrum import kaiser_window
 
 Progress = Callable[[int], None]
 
@@ -143,16 +143,9 @@ def save_npz(path: str | Path, spectra: dict[str, AverageSpectrum]) -> Path:
 
 
 def heatmap_png(path: str | Path, spectra: dict[str, AverageSpectrum], lo: float = -40.0,
-                hi: float = 20.0) -> Path:
-    """Heatmaps side by side (model | data), lo..hi dB through the colormap, 4 px gap."""
-    from PIL import Image
+                hi: float = 20.0, names: dict[str, str] | None = None) -> Path:
+    """The labelled figure (``figure.spectrum_figure``): heatmaps titled by ``names`` (what the model
+    and the data are), a dB colour bar, the radial profiles with a legend."""
+    from .figure import spectrum_figure
 
-    maps = [colorize(s.heatmap_db(), lo, hi) for s in spectra.values()]
-    h = max(m.shape[0] for m in maps)
-    gap = np.full((h, 4, 3), 255, np.uint8)
-    row = []
-    for m in maps:
-        pad = np.zeros((h - m.shape[0], m.shape[1], 3), np.uint8)
-        row += [np.concatenate([m, pad]), gap]
-    Image.fromarray(np.concatenate(row[:-1], axis=1)).save(path)
-    return Path(path)
+    return spectrum_figure(path, spectra, names, lo, hi)

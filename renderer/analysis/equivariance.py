@@ -242,9 +242,11 @@ def equivariance_metrics(gen: TransformableGenerator, metrics: Sequence[str] = M
     return {m: psnr(*sums[m]) for m in metrics}
 
 
-def transformable(model) -> TransformableGenerator:
-    """The model itself when it renders with an input transform; otherwise a UserError that says so."""
+def transformable(model, metrics: Sequence[str] = ()) -> TransformableGenerator:
+    """What the metrics render: the model itself when it has an input transform, a native model's
+    world moved by translations (``world_shift``: EQ-T only), else a UserError that says so."""
     from ...models.errors import UserError
+    from .world_shift import world_shift_generator
 
     caps = getattr(model, "capabilities", None)
     if isinstance(model, TransformableGenerator) and (caps is None or caps.input_transform):
@@ -254,5 +256,11 @@ def transformable(model) -> TransformableGenerator:
         raise UserError(f"the {family} model has an input transform but no "
                         "render_transformed(seed, transform) "
                         "for the equivariance metrics yet")
-    raise UserError(f"the {family} model has no input transform, so equivariance cannot be measured: "
-                    "load a StyleGAN3 network")
+    shifted = world_shift_generator(model)
+    if shifted is None:
+        raise UserError(f"the {family} model has no input transform, so equivariance cannot be measured: "
+                        "load a StyleGAN3 network")
+    if "eqr" in metrics:
+        raise UserError(f"the {family} model has no input transform to rotate: eqr needs a StyleGAN3 "
+                        "network (eqt_int and eqt_frac move its world)")
+    return shifted
