@@ -39,6 +39,7 @@ class CanvasTools:
         self.use_pick = False
         self.anchors: list[tuple[float, float]] = []  # world positions, refreshed by the studio
         self.fusion = None  # the world's FusionParams (how far anchors reach), refreshed by the studio
+        self.reaches: list = []  # each anchor's own FusionParams (its radius and blur), likewise
         self.show_reach = True  # outline every anchor's reach (the Styles panel's checkbox)
         self.intents = Intents()
         self._start: tuple[float, float] | None = None
@@ -137,26 +138,28 @@ class CanvasTools:
             sx, sy = v.to_screen(self.pick_point[0], self.pick_point[1], o)
             dl.add_circle(imgui.ImVec2(sx, sy), r + 2, PICK, 0, 2.0)
 
-    def reach_outlines(self, canvas) -> list[tuple[tuple[float, float], bool]]:
-        """World points whose reach to outline, each with whether it is being placed or dragged: every
-        anchor while ``show_reach`` or an anchor tool is on, and the cursor while placing."""
+    def reach_outlines(self, canvas) -> list[tuple[tuple[float, float], bool, object]]:
+        """World points whose reach to outline, each with whether it is being placed or dragged and
+        its FusionParams: every anchor while ``show_reach`` or an anchor tool is on, and the cursor
+        while placing."""
         if self.fusion is None:
             return []
         placing = self.tool in ("anchor", "pick")
         out = []
         for i, at in enumerate(self.anchors):
+            reach = self.reaches[i] if i < len(self.reaches) else self.fusion
             if i == self._grab and self._grab_to is not None:
-                out.append((self._grab_to, True))
+                out.append((self._grab_to, True, reach))
             elif self.show_reach or placing:
-                out.append((at, False))
+                out.append((at, False, reach))
         if self.tool == "anchor" and self._grab is None and canvas.hover_world is not None:
-            out.append((canvas.hover_world, True))  # where a click would put one
+            out.append((canvas.hover_world, True, self.fusion))  # where a click would put one
         return out
 
     def _draw_reaches(self, canvas, dl) -> None:
         """Full style inside the inner line, the world's own outside the outer one, the blend between."""
-        f, v, o = self.fusion, canvas.view, canvas.origin
-        for at, live in self.reach_outlines(canvas):
+        v, o = canvas.view, canvas.origin
+        for at, live, f in self.reach_outlines(canvas):
             alpha = 230 if live else 120
             edge, fade = COL(255, 90, 200, alpha), COL(255, 90, 200, alpha // 2)
             sx, sy = v.to_screen(at[0], at[1], o)

@@ -208,6 +208,7 @@ class Studio:
             self._reset_pending = False
         self.tools.anchors = [tuple(a.at) for a in self.world.anchors] if self.world else []
         self.tools.fusion = self.world.scene.fusion if self.world else None
+        self.tools.reaches = [self.tools.fusion.of(a) for a in self.world.anchors] if self.world else []
         self.canvas.show_grid = self.intents.show_grid
         self.canvas((pane_w, 0.0), size, self.tools)
         self._status_line(pane_w, height - status_h, width - pane_w, status_h)

@@ -38,14 +38,19 @@ class Resample:
 
 @dataclass(frozen=True)
 class StyleAnchor:
-    """A style placed in world space: from a seed, or picked from the canvas at a world point."""
+    """A style placed in world space: from a seed, or picked from the canvas at a world point.
+    ``radius`` / ``blur`` (world px) override the scene's fusion reach for this anchor alone."""
 
     at: tuple[float, float]
     seed: int | None = None
     pick: tuple[float, float] | None = None
+    radius: int | None = None
+    blur: int | None = None
 
     def describe(self) -> str:
-        return f"seed {self.seed}" if self.seed is not None else f"picked at {self.pick}"
+        what = f"seed {self.seed}" if self.seed is not None else f"picked at {self.pick}"
+        own = [f"{k} {v}" for k, v in (("radius", self.radius), ("blur", self.blur)) if v is not None]
+        return what + (f" ({', '.join(own)})" if own else "")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class AddAnchor:
     at: tuple[float, float]
     seed: int | None = None
     pick: tuple[float, float] | None = None
+    radius: int | None = None  # None: the scene's fusion radius
+    blur: int | None = None  # None: the scene's fusion blur
 
     def describe(self) -> str:
         return f"add style anchor at ({self.at[0]:.0f}, {self.at[1]:.0f})"
@@ -68,6 +75,18 @@ class MoveAnchor:
 
 
 @dataclass(frozen=True)
+class SetAnchorReach:
+    """One anchor's own radius and blur (None: back to the scene's)."""
+
+    index: int
+    radius: int | None
+    blur: int | None
+
+    def describe(self) -> str:
+        return f"style anchor {self.index}: radius {self.radius}, blur {self.blur}"
+
+
+@dataclass(frozen=True)
 class RemoveAnchor:
     index: int
 
@@ -75,7 +94,7 @@ class RemoveAnchor:
         return f"remove style anchor {self.index}"
 
 
-Action = Resample | AddAnchor | MoveAnchor | RemoveAnchor
+Action = Resample | AddAnchor | MoveAnchor | SetAnchorReach | RemoveAnchor
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ pure function of world coordinates, identical whichever tile asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,6 +41,14 @@ class FusionParams:
         """How far (in x and in y) beyond an anchor its weight can be non-zero."""
         extent = max(self.radius, self.band) if self.shape == "band" else self.radius
         return extent + self.blur_width / 2 + 2 * self.step
+
+    def of(self, anchor: StyleAnchor) -> FusionParams:
+        """These parameters with an anchor's own radius and blur where it has them (an own radius
+        without an own blur keeps the scene's blur rule: a fixed width, or in proportion)."""
+        if anchor.radius is None and anchor.blur is None:
+            return self
+        return replace(self, radius=self.radius if anchor.radius is None else int(anchor.radius),
+                       blur=self.blur if anchor.blur is None else int(anchor.blur))
 
     def check(self) -> None:
         """A one-line ValueError for values no map can be built from."""
@@ -85,14 +93,19 @@ class FusionStyleMap:
     def plan(self, box, latents: LatentSource, spec: FieldSpec) -> StylePlan:
         lattice = self._lattice.plan(box, latents, spec)
         p = self.params
-        pad = p.blur_width / 2 + 2 * p.step
-        ext = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
-        near = [a for a in self.anchors if _claims_into(a.at, ext, p)]
+        near = []
+        for a in self.anchors:
+            own = p.of(a)
+            pad = own.blur_width / 2 + 2 * p.step
+            if _claims_into(a.at, (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), own):
+                near.append(a)
         if not near:
             return lattice  # bit-identical to the unfused world here
         codes, subweights = zip(*(anchor_codes(a, latents, spec) for a in near), strict=True)
         return FusedPlan(np.concatenate([lattice.z, *codes]).astype(np.float32), lattice,
-                         np.array([a.at for a in near], np.float64), list(subweights), p)
+                         np.array([a.at for a in near], np.float64), list(subweights), p,
+                         np.array([p.of(a).radius for a in near], np.float64),
+                         np.array([p.of(a).blur_width for a in near], np.int64))
 
 
 @dataclass
@@ -102,9 +115,12 @@ class FusedPlan:
     anchors: np.ndarray  # [A, 2] world positions
     subweights: list[np.ndarray]  # per anchor, weights of its codes
     params: FusionParams
+    radii: np.ndarray | None = None  # [A] per anchor (None: params.radius)
+    blurs: np.ndarray | None = None  # [A] per anchor (None: params.blur_width)
 
     def weights(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        maps = fusion_maps(self.anchors, self.params, np.asarray(xs, np.float64), np.asarray(ys, np.float64))
+        maps = fusion_maps(self.anchors, self.params, np.asarray(xs, np.float64), np.asarray(ys, np.float64),
+                           self.radii, self.blurs)
         parts = [self.lattice.weights(xs, ys) * maps[0][None]]
         for a, sub in enumerate(self.subweights):
             parts.append(maps[a + 1][None] * sub[:, None, None])
@@ -120,26 +136,42 @@ def _claims_into(pt, box, p: FusionParams) -> bool:
     return float(np.hypot(dx, dy)) < p.radius
 
 
-def fusion_maps(anchors: np.ndarray, p: FusionParams, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Weights [1 + A, H, W] (background first) at pixel centres xs [W], ys [H]; they sum to 1."""
-    q, n = p.step, max(0, p.blur_width // (2 * p.step))
+def fusion_maps(anchors: np.ndarray, p: FusionParams, xs: np.ndarray, ys: np.ndarray,
+                radii: np.ndarray | None = None, blurs: np.ndarray | None = None) -> np.ndarray:
+    """Weights [1 + A, H, W] (background first) at pixel centres xs [W], ys [H]; they sum to 1.
+
+    Each anchor claims the points within its own radius (``radii``, default the scene's), nearest
+    claiming anchor wins; each anchor's one-hot map is box-blurred over its own width (``blurs``)
+    and the world's own style keeps what the anchors leave."""
+    q = p.step
+    radii = np.full(len(anchors), float(p.radius)) if radii is None else np.asarray(radii, np.float64)
+    blurs = np.full(len(anchors), p.blur_width) if blurs is None else np.asarray(blurs, np.int64)
+    ns = np.maximum(0, blurs // (2 * q))  # blur half-widths in samples, per anchor
+    n = int(ns.max()) if len(ns) else 0
     ix = np.arange(int(np.floor(xs.min() / q)) - n, int(np.floor(xs.max() / q)) + n + 2)
     iy = np.arange(int(np.floor(ys.min() / q)) - n, int(np.floor(ys.max() / q)) + n + 2)
-    # nearest anchor at every sample point; beyond the radius the point keeps the world's style
+    # nearest claiming anchor at every sample point; unclaimed points keep the world's style
     dx2 = (ix[None, None, :] * q - anchors[:, 0, None, None]) ** 2
     dy = iy[None, :, None] * q - anchors[:, 1, None, None]
     if p.shape == "band":  # x distance only, within the band's height
         d2 = np.where(np.abs(dy) <= p.band, dx2, np.inf)
     else:
         d2 = dx2 + dy ** 2
-    nearest = d2.argmin(0)
-    label = np.where(d2.min(0) < p.radius ** 2, nearest + 1, 0)
-    onehot = (label[None] == np.arange(len(anchors) + 1)[:, None, None]).astype(np.int64)
-    # box blur of (2n+1)^2 samples with integer sums: exact, so every tile agrees to the bit
-    c = np.pad(onehot.cumsum(1).cumsum(2), ((0, 0), (1, 0), (1, 0)))
-    k = 2 * n + 1
-    blurred = (c[:, k:, k:] - c[:, :-k, k:] - c[:, k:, :-k] + c[:, :-k, :-k]) / float(k * k)
-    # blurred[:, j, i] is centred on sample (iy[j + n], ix[i + n]); interpolate to pixel centres
+    d2 = np.where(d2 < radii[:, None, None] ** 2, d2, np.inf)
+    label = np.where(np.isfinite(d2.min(0)), d2.argmin(0) + 1, 0)
+    # box blur of (2 n_a + 1)^2 samples with integer sums: exact, so every tile agrees to the bit;
+    # blurred[a][j, i] is centred on sample (iy[j + n], ix[i + n])
+    h, w = len(iy) - 2 * n, len(ix) - 2 * n
+    blurred = np.empty((len(anchors) + 1, h, w))
+    for a in range(len(anchors)):
+        onehot = (label == a + 1).astype(np.int64)
+        c = np.pad(onehot.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        m, k = n - int(ns[a]), 2 * int(ns[a]) + 1  # this anchor's window inside the common margin
+        win = c[m + k:m + k + h, m + k:m + k + w] - c[m:m + h, m + k:m + k + w] \
+            - c[m + k:m + k + h, m:m + w] + c[m:m + h, m:m + w]
+        blurred[a + 1] = win / float(k * k)
+    blurred[0] = 1.0 - blurred[1:].sum(0)
+    # interpolate to pixel centres
     fx, fy = xs / q, ys / q
     i0, j0 = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
     tx, ty = (fx - i0)[None, None, :], (fy - j0)[None, :, None]

@@ -61,7 +61,9 @@ class Scene:
                       for e in self.edits],
             "styles": [{"at": [float(a.at[0]), float(a.at[1])],
                         **({"seed": int(a.seed)} if a.seed is not None else {}),
-                        **({"pick": [float(a.pick[0]), float(a.pick[1])]} if a.pick is not None else {})}
+                        **({"pick": [float(a.pick[0]), float(a.pick[1])]} if a.pick is not None else {}),
+                        **({"radius": int(a.radius)} if a.radius is not None else {}),
+                        **({"blur": int(a.blur)} if a.blur is not None else {})}
                        for a in self.styles],
         }
 
@@ -205,9 +207,12 @@ def scene_from_dict(data) -> Scene:
     _check(isinstance(styles, list), "styles", "a list", styles)
     for i, s in enumerate(styles):
         w = f"styles[{i}]"
-        _keys(s, w, {"at", "seed", "pick"}, {"at"})
+        _keys(s, w, {"at", "seed", "pick", "radius", "blur"}, {"at"})
         _check(("seed" in s) != ("pick" in s), w, "exactly one of 'seed' or 'pick'", sorted(s))
+        own = {k: _int(s[k], f"{w}.{k}") for k in ("radius", "blur") if s.get(k) is not None}
+        for k, v in own.items():
+            _check(0 <= v <= 1 << 20, f"{w}.{k}", f"world pixels from 0 to {1 << 20}", v)
         scene.styles.append(StyleAnchor(
             at=_point(s["at"], f"{w}.at"), seed=_int(s["seed"], f"{w}.seed") if "seed" in s else None,
-            pick=_point(s["pick"], f"{w}.pick") if "pick" in s else None))
+            pick=_point(s["pick"], f"{w}.pick") if "pick" in s else None, **own))
     return scene

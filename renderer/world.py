@@ -23,6 +23,7 @@ from .edits import (
     MoveAnchor,
     RemoveAnchor,
     Resample,
+    SetAnchorReach,
     StyleAnchor,
     resample_blocks,
 )
@@ -98,7 +99,7 @@ class World:
         for edit in scene.edits:
             self.apply(edit)
         for anchor in scene.styles:
-            self.apply(AddAnchor(anchor.at, anchor.seed, anchor.pick))
+            self.apply(AddAnchor(anchor.at, anchor.seed, anchor.pick, anchor.radius, anchor.blur))
 
     @classmethod
     def open(cls, path: str | Path, device: str = "cpu", tile_batch: int = 8) -> World:
@@ -264,12 +265,11 @@ class World:
         return self._every_level(at)
 
     def _tiles_near_anchors(self, anchors: set[StyleAnchor]) -> set[Tile]:
-        r = self._base.fusion.reach()
-
         def at(level: int) -> set[Tile]:
             changed: set[Tile] = set()
             for a in anchors:
                 ax, ay = a.at
+                r = self._base.fusion.of(a).reach()
                 box = (ax - r, ay - r, ax + r, ay + r)
                 for tile in self._candidate_tiles(*box, self._reach(level)["pixels"], level):
                     x0, y0, x1, y1 = self.model.style_footprint(tile)
@@ -349,15 +349,29 @@ def _apply_anchor_action(anchors: tuple[StyleAnchor, ...], action: Action) -> tu
         if (action.seed is None) == (action.pick is None):
             raise UserError("a style anchor needs exactly one of a seed or a pick point")
         return anchors + (StyleAnchor(tuple(action.at), action.seed,
-                                      None if action.pick is None else tuple(action.pick)),)
+                                      None if action.pick is None else tuple(action.pick),
+                                      _reach_px(action.radius, "radius"), _reach_px(action.blur, "blur")),)
     if not 0 <= action.index < len(anchors):
         raise UserError(f"no style anchor {action.index} (there are {len(anchors)})")
     if isinstance(action, MoveAnchor):
         moved = replace(anchors[action.index], at=tuple(action.to))
         return anchors[:action.index] + (moved,) + anchors[action.index + 1:]
+    if isinstance(action, SetAnchorReach):
+        own = replace(anchors[action.index], radius=_reach_px(action.radius, "radius"),
+                      blur=_reach_px(action.blur, "blur"))
+        return anchors[:action.index] + (own,) + anchors[action.index + 1:]
     if isinstance(action, RemoveAnchor):
         return anchors[:action.index] + anchors[action.index + 1:]
     raise UserError(f"unknown action {action!r}")
+
+
+def _reach_px(value, what: str) -> int | None:
+    """An anchor's own radius or blur: None (the scene's), or whole world px from 0 to 2^20."""
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or not 0 <= value <= 1 << 20 or value != value:
+        raise UserError(f"style anchor {what} {value!r}: give whole world pixels from 0 to {1 << 20}")
+    return int(value)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

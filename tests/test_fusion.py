@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from infiniscape.models.contract import RenderSettings, Tile
+from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
 from infiniscape.models.styles import LatticeStyleMap
-from infiniscape.renderer.edits import AddAnchor, MoveAnchor, RemoveAnchor, StyleAnchor
-from infiniscape.renderer.fusion import FusionParams, FusionStyleMap, anchor_codes
+from infiniscape.renderer.edits import AddAnchor, MoveAnchor, RemoveAnchor, SetAnchorReach, StyleAnchor
+from infiniscape.renderer.fusion import FusionParams, FusionStyleMap, anchor_codes, fusion_maps
 from infiniscape.renderer.scene import Scene, scene_from_dict
 from infiniscape.renderer.world import World
 
@@ -126,3 +127,50 @@ def test_default_fusion_blurs_in_proportion_and_uses_bands_on_a_world_with_a_hor
     assert scene_from_dict(Scene(fusion=f).to_dict()).fusion == f  # blur stays proportional
     wide = replace(f, radius=4 * f.radius)
     assert scene_from_dict(Scene(fusion=wide).to_dict()).fusion.blur_width == wide.radius
+
+
+def test_an_anchor_with_its_own_radius_and_blur_claims_its_own_reach():
+    p = FusionParams(radius=64, blur=32, step=8)
+    xs, ys = np.arange(-200, 200, 4.0) + 0.5, np.array([0.5])
+    anchors = np.array([[-100.0, 0.0], [100.0, 0.0]])
+    shared = fusion_maps(anchors, p, xs, ys)
+    own = fusion_maps(anchors, p, xs, ys, radii=np.array([64.0, 20.0]), blurs=np.array([32, 0]))
+    assert np.allclose(own.sum(0), 1.0) and (own >= -1e-12).all()
+    np.testing.assert_array_equal(own[1], shared[1])  # the first anchor keeps the scene's reach
+    claimed = xs[own[2, 0] > 0.5]
+    assert claimed.min() >= 80 and claimed.max() <= 120  # radius 20 (sampled every 8 px), no blur
+    assert own[2, 0][np.abs(xs - 100) > 20 + 2 * p.step].max() == 0.0
+    assert (shared[2, 0] > 0.5).sum() > 2 * len(claimed)
+
+
+def test_setting_an_anchors_reach_changes_only_flagged_tiles_and_undo_restores(tiny):
+    world = World(tiny, Scene(seed=3, fusion=FusionParams(radius=64, blur=32, step=8)))
+    world.apply(AddAnchor((10, 30), seed=4))
+    area = (-256, -192, 512, 384)
+    before = world.render(*area)
+    flagged = world.apply(SetAnchorReach(0, radius=160, blur=64))
+    assert world.anchors[0].radius == 160 and "radius 160" in world.history[-1]
+    after = world.render(*area)
+    t = tiny.tile_size
+    for iy in range(-3, 3):
+        for ix in range(-4, 4):
+            sl = np.s_[iy * t + 192:(iy + 1) * t + 192, ix * t + 256:(ix + 1) * t + 256]
+            if Tile(ix, iy) not in flagged:
+                assert np.array_equal(before[sl], after[sl])
+    assert not np.array_equal(before, after)
+    world.undo()
+    np.testing.assert_array_equal(world.render(*area), before)
+    with pytest.raises(UserError, match="radius"):
+        world.apply(SetAnchorReach(0, radius=-5, blur=None))
+
+
+def test_an_anchors_own_reach_survives_a_scene_round_trip(tmp_path):
+    scene = Scene(seed=2, styles=[StyleAnchor((5.0, 6.0), seed=1, radius=90, blur=12),
+                                  StyleAnchor((0.0, 0.0), seed=2)])
+    path = scene.save(tmp_path / "s.yaml")
+    from infiniscape.renderer.scene import load_scene
+
+    again = load_scene(path)
+    assert again.styles == scene.styles
+    with pytest.raises(ValueError, match=r"styles\[0\].radius"):
+        scene_from_dict({"version": 1, "model": "tiny", "styles": [{"at": [0, 0], "seed": 1, "radius": -3}]})

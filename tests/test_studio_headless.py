@@ -315,5 +315,16 @@ def test_fusion_reach_changes_for_every_anchor_and_is_outlined_while_placing(stu
     frame(studio)
     frame(studio)
     outlines = tools.reach_outlines(studio.canvas)
-    assert ((40, 10), False) in outlines  # every anchor's reach while the anchor tool is on
+    assert ((40, 10), False, studio.world.scene.fusion) in outlines  # every anchor's reach, tool on
     assert outlines[-1][1] and outlines[-1][0] == pytest.approx(studio.canvas.hover_world)  # the cursor
+    # one anchor's own reach: an undoable edit, outlined with its own radius
+    from infiniscape.renderer.edits import SetAnchorReach
+
+    studio.intents.apply = None
+    studio.world.apply(SetAnchorReach(0, radius=40, blur=8))
+    frame(studio)
+    (at, live, own), *_ = tools.reach_outlines(studio.canvas)
+    assert at == (40, 10) and (own.radius, own.blur_width) == (40, 8)
+    studio.world.undo()
+    frame(studio)
+    assert tools.reach_outlines(studio.canvas)[0][2].radius == 96

@@ -10,6 +10,7 @@ class StylesWidget:
     def __init__(self, studio):
         self.studio = studio
         self.radius, self.blur = 256, 256  # the sliders; follow the world's fusion while not dragged
+        self.own: dict[int, tuple[int, int]] = {}  # an anchor's radius and blur while being dragged
 
     def __call__(self, show: bool = True) -> None:
         if not show:
@@ -43,6 +44,7 @@ class StylesWidget:
             imgui.text_disabled("no style anchors: the model's own styles everywhere")
         from ..renderer.edits import RemoveAnchor
 
+        fusion = s.world.scene.fusion if s.world is not None else None
         for i, a in enumerate(anchors):
             imgui.text(f"{i}: ({a.at[0]:.0f}, {a.at[1]:.0f}) {a.describe()}")
             imgui.same_line()
@@ -51,6 +53,34 @@ class StylesWidget:
             imgui.same_line()
             if imgui.small_button(f"Delete##a{i}"):
                 s.intents.apply = RemoveAnchor(i)
+            self._own_reach(i, a, fusion.of(a))
+
+    def _own_reach(self, i: int, anchor, reach) -> None:
+        """This anchor's own radius and blur (an undoable edit when the drag is let go); Scene
+        resets it to the scene's reach."""
+        from ..renderer.edits import SetAnchorReach
+
+        s, em = self.studio, imgui.get_font_size()
+        imgui.indent(em)
+        r, b = self.own.get(i, (reach.radius, reach.blur_width))
+        imgui.set_next_item_width(em * 6)
+        _, r = imgui.drag_int(f"radius##own{i}", r, 2.0, 0, 1 << 14)
+        active, let_go = imgui.is_item_active(), imgui.is_item_deactivated_after_edit()
+        imgui.same_line()
+        imgui.set_next_item_width(em * 6)
+        _, b = imgui.drag_int(f"blur##own{i}", b, 2.0, 0, 1 << 14)
+        active, let_go = active or imgui.is_item_active(), let_go or imgui.is_item_deactivated_after_edit()
+        if let_go:
+            s.intents.apply = SetAnchorReach(i, r, b)
+        if active and not let_go:
+            self.own[i] = (r, b)
+        else:
+            self.own.pop(i, None)
+        if anchor.radius is not None or anchor.blur is not None:
+            imgui.same_line()
+            if imgui.small_button(f"Scene##own{i}"):
+                s.intents.apply = SetAnchorReach(i, None, None)
+        imgui.unindent(em)
 
     def _reach(self) -> None:
         """Radius, blur and shape of every anchor's reach; a change applies when the slider is let go
