@@ -255,6 +255,14 @@ class TrainingWidget:
             _, value = imgui.input_float(label, value, step, fast, "%g")
             return value if lowest is None else max(lowest, value)
 
+        def integer(label: str, value: int, lowest: int, step: int = 1, fast: int = 0, hint: str = "") -> int:
+            imgui.set_next_item_width(w)
+            _, value = imgui.input_int(label, value, step, fast)
+            if hint:
+                imgui.same_line()
+                imgui.text_disabled(hint)
+            return max(lowest, value)
+
         imgui.set_next_item_width(w)
         _, f.data = imgui.input_text_with_hint("data", "folder, .zip or procedural", f.data)
         imgui.same_line()
@@ -270,14 +278,8 @@ class TrainingWidget:
                 if imgui.selectable(name, name == f.config)[0]:
                     f.config = name
             imgui.end_popup()
-        imgui.set_next_item_width(w)
-        _, f.resolution = imgui.input_int("resolution", f.resolution, 16, 64)
-        f.resolution = max(0, f.resolution)
-        imgui.same_line()
-        imgui.text_disabled("0: tile")
-        imgui.set_next_item_width(w)
-        _, f.batch = imgui.input_int("batch", f.batch, 1, 8)
-        f.batch = max(1, f.batch)
+        f.resolution = integer("resolution", f.resolution, 0, 16, 64, "0: tile")
+        f.batch = integer("batch", f.batch, 1, 1, 8)
         imgui.set_next_item_width(w)
         if imgui.begin_combo("loss", f.loss):
             for name in LOSSES:
@@ -295,14 +297,8 @@ class TrainingWidget:
             f.r1_gamma = number("R1 gamma", f.r1_gamma)
             imgui.same_line()
             imgui.text_disabled("< 0: auto")
-            imgui.set_next_item_width(w)
-            _, f.y_extent = imgui.input_int("y extent", f.y_extent, 256, 1024)
-            f.y_extent = max(0, f.y_extent)
-            imgui.same_line()
-            imgui.text_disabled("procedural: frames at every height")
-            imgui.set_next_item_width(w)
-            _, f.scene_height = imgui.input_int("scene height", f.scene_height, 16, 64)
-            f.scene_height = max(0, f.scene_height)
+            f.y_extent = integer("y extent", f.y_extent, 0, 256, 1024, "procedural: frames at every height")
+            f.scene_height = integer("scene height", f.scene_height, 0, 16, 64, "0: the frame size")
             f.tick_kimg = number("stats kimg", f.tick_kimg, 0.001)
             f.tick_seconds = number("stats seconds", f.tick_seconds, 0.1)
             imgui.set_next_item_width(w)
