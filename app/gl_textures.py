@@ -128,7 +128,6 @@ class Atlas:
 @dataclass
 class TileTexture:
     slot: Slot
-    lod: int  # content is the tile downsampled by 2**lod
     stale: bool = False  # the tile was invalidated; keep drawing this until the new one arrives
 
     @property
@@ -150,10 +149,11 @@ class TexturePool:
         self.set_tile_size(tile_size)
 
     def set_tile_size(self, tile_size: int) -> None:
-        """Drop everything; slots of lod ``l`` are tile_size / 2**l texels wide."""
+        """Drop everything; slots are tile_size texels wide (a zoomed-out view draws tiles of a
+        coarser level of detail, each still tile_size px: no downsampled uploads)."""
         self.clear()
         self.tile_size = tile_size
-        self.atlases = [Atlas(self.gl, max(1, tile_size >> lod), self.max_textures) for lod in range(4)]
+        self.atlas = Atlas(self.gl, tile_size, self.max_textures)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -174,19 +174,16 @@ class TexturePool:
     def full(self) -> bool:
         return len(self.entries) >= self.max_textures
 
-    def upload(self, tile, img: np.ndarray, lod: int = 0) -> TileTexture:
-        """Put a uint8 tile already downsampled by 2**lod into its slot (reused when the lod matches)."""
+    def upload(self, tile, img: np.ndarray) -> TileTexture:
+        """Put a uint8 tile into its slot (reused when the tile is uploaded again)."""
         assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, (img.dtype, img.shape)
         entry = self.entries.get(tile)
-        if entry is not None and entry.lod != lod:
-            self.release(tile)
-            entry = None
         if entry is None:
             if self.full():
                 raise RuntimeError(f"texture pool full ({self.max_textures}): evict before uploading")
-            entry = TileTexture(self.atlases[lod].alloc(), lod)
+            entry = TileTexture(self.atlas.alloc())
             self.entries[tile] = entry
-        self.atlases[lod].write(entry.slot, img)
+        self.atlas.write(entry.slot, img)
         entry.stale = False
         self.uploads += 1
         return entry
@@ -199,7 +196,7 @@ class TexturePool:
     def release(self, tile) -> None:
         entry = self.entries.pop(tile, None)
         if entry is not None:
-            self.atlases[entry.lod].free(entry.slot)
+            self.atlas.free(entry.slot)
 
     def evict(self, keep, priority, count: int) -> int:
         """Free up to ``count`` slots of tiles not in ``keep``, largest ``priority(tile)`` first."""
@@ -210,5 +207,5 @@ class TexturePool:
 
     def clear(self) -> None:
         self.entries.clear()
-        for atlas in getattr(self, "atlases", ()):
-            atlas.clear()
+        if hasattr(self, "atlas"):  # not yet on the first set_tile_size
+            self.atlas.clear()

@@ -48,5 +48,6 @@ class ViewTransform:
         return (self.x, self.y, self.x + size[0] / self.zoom, self.y + size[1] / self.zoom)
 
     def lod(self) -> int:
-        """Texture level of detail: tiles are uploaded downsampled by 2**lod when zoomed out."""
+        """The level of detail the view draws: tiles of level k (each pixel 2^k x 2^k world px) from
+        zoom 1/2^k up to (not including) 1/2^(k-1); 0 at 1x and above, 3 at the widest zoom."""
         return max(0, min(3, int(math.floor(-math.log2(self.zoom) + 1e-9))))
