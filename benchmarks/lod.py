@@ -7,8 +7,8 @@ Renderer: for each zoom a fresh World (nothing cached) renders every tile of the
 meets the view, on a plain thread as the scheduler's worker does; the zooms alternate round by round
 and the median is reported, so a noisy machine hits all of them alike. "without levels" is what the
 view cost before levels: the level-0 tiles the view covers, timed per tile in the same rounds.
-Agreement: a zoom-1/4 render of a world rectangle against the box-downsampled 1x render of it (PSNR,
-the colour range [-1, 1] as the peak-to-peak 2).
+Agreement: zoom 1/2, 1/4 and 1/8 renders of world squares at the horizon, below and above it
+against the box-downsampled 1x render of each (PSNR, the colour range [-1, 1] as the peak-to-peak 2).
 
 --studio: the real window (glfw + OpenGL, under Xvfb here) opens on the model, waits for its first
 view, then zooms to 1/8x about the canvas centre (what Navigation's preset asks for): seconds until
@@ -88,15 +88,21 @@ def renderer(args) -> None:
         t = statistics.median(times[z])
         print(f"{'1/' + str(z) if z > 1 else '1':>6} {z.bit_length() - 1:5d} {counts[z]:5d} {t:11.2f} "
               f"{t / base:6.2f} {n0:13d} {n0 * full:23.1f}")
-    # agreement of the model's own level 2 with the box-downsampled full resolution
+    # agreement of the model's own levels with the box-downsampled full resolution, at three heights
     world = World(model, Scene(seed=7))
     side = args.psnr_px
-    x, y = -side * 2, -side * 2  # a world rectangle 4 * side wide around the horizon
-    coarse = world.render(x // 4, y // 4, side, side, level=2)
-    fine = world.render(x, y, 4 * side, 4 * side)
-    down = fine.reshape(side, 4, side, 4, 3).mean(axis=(1, 3))
-    print(f"zoom 1/4 vs box-downsampled 1x, {4 * side}x{4 * side} world px around the horizon: "
-          f"PSNR {psnr(coarse, down):.1f} dB")
+    places = {"horizon": (-side // 2, -side // 2), "1024 px below": (4096, 1024),
+              "2048 px above": (-8192, -2048)}
+    print(f"agreement with the box-downsampled 1x render, {side}x{side} world px, PSNR dB:")
+    print(f"{'zoom':>6} " + " ".join(f"{name:>14}" for name in places))
+    for level in (1, 2, 3):
+        f, n = 1 << level, side >> level
+        row = []
+        for x, y in places.values():
+            coarse = world.render(x // f, y // f, n, n, level=level)
+            down = world.render(x, y, side, side).reshape(n, f, n, f, 3).mean(axis=(1, 3))
+            row.append(psnr(coarse, down))
+        print(f"{'1/' + str(f):>6} " + " ".join(f"{v:14.1f}" for v in row))
 
 
 STUDIO_CHILD = r"""
@@ -165,7 +171,7 @@ def main() -> None:
     p.add_argument("--model", default="landscape")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--view", type=lambda s: tuple(int(v) for v in s.split("x")), default=(1280, 720))
-    p.add_argument("--psnr-px", type=int, default=256, help="side of the zoom-1/4 agreement render")
+    p.add_argument("--psnr-px", type=int, default=512, help="side (world px) of the agreement renders")
     p.add_argument("--studio", action="store_true", help="time the real window instead (needs a display)")
     p.add_argument("--shots", default="/tmp/lod-shots")
     args = p.parse_args()
