@@ -9,11 +9,14 @@ from pathlib import Path
 import torch
 import yaml
 
+from .budget import build_bounded, check_storage
 from .contract import InfiniteGenerator
 from .errors import ModelLoadError
+from .files import is_disk_full, remove, write_error
 from .native.config import NativeConfig
 from .native.generator import NativeGenerator
 from .native.model import NativeModel
+from .safe_yaml import load_yaml
 
 CHECKPOINT_FORMAT = "infiniscape-native-v1"
 DEFAULT_MODEL = "landscape"  # the built-in model: configs/landscape.yaml + its shipped weights
@@ -37,7 +40,7 @@ def load_config(name_or_path: str | Path) -> dict:
                                  f"({', '.join(builtin_configs())}), a .yaml config or a checkpoint file")
         text = res.read_text()
     try:
-        cfg = yaml.safe_load(text)
+        cfg = load_yaml(text)
     except yaml.YAMLError as e:
         raise ModelLoadError(f"config {name_or_path} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(cfg, dict):
@@ -47,16 +50,23 @@ def load_config(name_or_path: str | Path) -> dict:
 
 def build_native(cfg: dict) -> NativeGenerator:
     """A native generator with deterministic initial weights (drawn from the config's init_seed)."""
-    family = cfg.get("family", "native")
+    family = cfg.get("family", "native") if isinstance(cfg, dict) else None
     if family != "native":
-        raise ModelLoadError(f"config family {family!r} is not supported; expected 'native'")
+        raise ModelLoadError(f"config family {str(family)[:40]!r} is not supported; expected 'native'")
     try:
         config = NativeConfig.from_dict(cfg)
     except (TypeError, ValueError) as e:
-        raise ModelLoadError(f"bad model config: {e}") from None
-    with torch.random.fork_rng(devices=[]):
+        raise ModelLoadError(f"bad model config: {str(e)[:200]}") from None
+
+    def make() -> NativeGenerator:
         torch.manual_seed(config.init_seed)
         return NativeGenerator(config)
+
+    where = f"model config {str(config.name)[:40]!r}"
+    try:
+        return build_bounded(make, where, tile_bytes=config.tile_bytes())
+    except (TypeError, ValueError) as e:
+        raise ModelLoadError(f"{where} cannot be built ({type(e).__name__}: {str(e)[:160]})") from None
 
 
 def save_checkpoint(generator: NativeGenerator, path: str | Path, extra: dict | None = None,
@@ -68,8 +78,14 @@ def save_checkpoint(generator: NativeGenerator, path: str | Path, extra: dict | 
                "extra": extra or {}}
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    try:
+        torch.save(payload, tmp)
+        tmp.replace(path)
+    except BaseException as e:
+        remove(tmp)  # a full disk must not stay full of half a checkpoint
+        if isinstance(e, OSError) or is_disk_full(e):
+            raise write_error(e, path) from None
+        raise
 
 
 def _load_checkpoint(path: Path) -> tuple[NativeGenerator, dict]:
@@ -91,16 +107,25 @@ def _load_checkpoint(path: Path) -> tuple[NativeGenerator, dict]:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ModelLoadError(f"{path} is a PyTorch file but not an infiniscape checkpoint "
                              f"(no '{CHECKPOINT_FORMAT}' format tag)")
+    if not isinstance(payload.get("G_ema"), dict):
+        raise ModelLoadError(f"{path}: its 'G_ema' is not a state dict of tensors; the checkpoint is damaged")
+    check_storage(payload["G_ema"], str(path))
     gen = build_native(payload["config"])
     state = {k: v.float() if v.is_floating_point() else v for k, v in payload["G_ema"].items()}
-    missing, unexpected = gen.load_state_dict(state, strict=False)
+    ours = gen.state_dict()
     # checkpoints from before the level-of-detail heads: those start as zero residuals (the coarse
     # levels are then the skip sums so far)
-    missing = [k for k in missing if not k.startswith("synthesis.level_torgbs.")]
+    missing = [k for k in ours if k not in state and not k.startswith("synthesis.level_torgbs.")]
+    unexpected = [k for k in state if k not in ours]
     if missing or unexpected:
-        what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
+        what = f"missing {missing[0]!r}" if missing else f"unexpected {str(unexpected[0])[:80]!r}"
         raise ModelLoadError(f"{path} does not match its config ({what}; {len(missing)} missing, "
                              f"{len(unexpected)} unexpected tensors)")
+    wrong = next((k for k in state if tuple(state[k].shape) != tuple(ours[k].shape)), None)
+    if wrong is not None:
+        raise ModelLoadError(f"{path}: tensor {wrong!r} has shape {tuple(state[wrong].shape)}, its config "
+                             f"expects {tuple(ours[wrong].shape)}; the checkpoint is damaged")
+    gen.load_state_dict(state, strict=False)
     extra = payload.get("extra")
     return gen, extra if isinstance(extra, dict) else {}
 

@@ -37,7 +37,7 @@ def filter_size(f: torch.Tensor | None) -> tuple[int, int]:
 
 def setup_filter(f, device="cpu", normalize=True, flip_filter=False, gain=1, separable=None):
     """Float32 FIR filter from a list/array/tensor: [taps] (separable) or [h, w]; None is identity."""
-    f = torch.as_tensor(1.0 if f is None else f, dtype=torch.float32)
+    f = torch.as_tensor(1.0 if f is None else f, dtype=torch.float32, device="cpu")  # even under a meta build
     assert f.ndim <= 2 and f.numel() > 0
     if f.ndim == 0:
         f = f.reshape(1)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+# Ranges of the scalar fields: far beyond any trained model, far below what exhausts memory.
+BOUNDS = {"tile_size": (8, 4096), "z_dim": (1, 4096), "w_dim": (1, 4096), "mapping_layers": (0, 32),
+          "local_channels": (1, 1024), "style_spacing": (8, 1 << 24), "coord_octaves": (0, 16),
+          "init_seed": (0, (1 << 63) - 1)}
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -44,7 +49,19 @@ class NativeConfig:
         return 2 * self.coord_octaves + vertical
 
     def validate(self) -> None:
-        """Raise ValueError naming the first inconsistent key."""
+        """Raise ValueError naming the first inconsistent or out-of-range key."""
+        for name, (lo, hi) in BOUNDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {str(value)[:24]}")
+        if not 1 <= len(self.stages) <= 8 or not 1 <= len(self.vertical_scales) <= 16:
+            raise ValueError("stages must list 1 to 8 resolutions and vertical_scales 1 to 16 scales")
+        for i, st in enumerate(self.stages):
+            if not (1 <= st.channels <= 4096 and 0 <= st.convs <= 16):
+                raise ValueError(f"stages[{i}] must have 1..4096 channels and 0..16 convs, "
+                                 f"got [{str(st.channels)[:12]}, {str(st.convs)[:12]}]")
+        if not all(1 <= s <= 1 << 30 for s in self.vertical_scales):
+            raise ValueError("vertical_scales must be world pixels from 1 to 2^30")
         if self.vertical not in ("saturating", "periodic"):
             raise ValueError(f"vertical must be 'saturating' or 'periodic', got {self.vertical!r}")
         if not self.stages:
@@ -56,6 +73,13 @@ class NativeConfig:
         if self.style_spacing % (2 ** self.coord_octaves):
             raise ValueError("style_spacing must be divisible by 2**coord_octaves (periods divide it)")
 
+    def tile_bytes(self) -> int:
+        """Activations of one tile, generously: each stage's window (twice its output side, for the
+        padding-free margin) times its channels, a few copies per convolution."""
+        n = len(self.stages)
+        return sum(st.channels * (2 * self.tile_size // 2 ** (n - 1 - i)) ** 2 * 4 * (st.convs + 2)
+                   for i, st in enumerate(self.stages))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["stages"] = [[s["channels"], s["convs"]] for s in d["stages"]]
@@ -64,6 +88,8 @@ class NativeConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NativeConfig:
+        if not isinstance(d, dict):
+            raise ValueError(f"a model config is a mapping of keys to values, got a {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known - {"family"})
         if unknown:

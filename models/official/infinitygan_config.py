@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import yaml
 
+from ..budget import build_bounded, check_storage
 from ..errors import ModelLoadError
 from .infinitygan import PATCH_SIZES, Architecture, InfinityGANGenerator
 
@@ -137,6 +138,7 @@ def read_g_ema(path: Path) -> dict[str, torch.Tensor]:
                              "training checkpoint such as logs/InfinityGAN/ckpt/best_fid.pth.tar")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelLoadError(f"{path}: 'g_ema' is not a state dict of tensors")
+    check_storage(state, str(path))
     # unwrapped like the official test.py does: DataParallel prefixes and its temporary entries dropped
     return {k.removeprefix("module."): v for k, v in state.items() if "tmp_var" not in k}
 
@@ -177,8 +179,7 @@ def infer_architecture(state: dict[str, torch.Tensor], where: str) -> Architectu
 def build_generator(cfg: InfinityGANConfig, state: dict[str, torch.Tensor],
                     where: str) -> InfinityGANGenerator:
     """Our generator for `cfg` with the checkpoint's tensors copied by name; anything differing is refused."""
-    with torch.random.fork_rng(devices=[]):  # construction draws random init; keep the caller's RNG
-        gen = InfinityGANGenerator(cfg.arch)
+    gen = build_bounded(lambda: InfinityGANGenerator(cfg.arch), where)
     ours = gen.state_dict()
     missing = [k for k in ours if k not in state]
     extra = [k for k in state if k not in ours]

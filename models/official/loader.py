@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..budget import build_bounded, check_dims, check_storage, match_shapes
 from ..errors import ModelLoadError
 from . import alis, inrgan, stylegan2, stylegan3
 from .safe_pickle import PersistentObject, load_network_pickle
@@ -56,7 +57,7 @@ def load_official(path: str | Path, network: str = "G_ema") -> OfficialNetwork:
         raise ModelLoadError(f"{path} is a TensorFlow StyleGAN2 pickle: convert it with the official "
                              "legacy.py to a PyTorch snapshot first (direct loading is not supported yet)")
     if not isinstance(obj, PersistentObject):
-        held = ", ".join(map(str, nets))
+        held = ", ".join(str(k)[:40] for k in list(nets)[:8])
         raise ModelLoadError(f"{path} has no generator network '{network}' (it holds: {held})")
     gen, family, config = build_generator(obj, f"{path}:{name}")
     return OfficialNetwork(gen, family, config, source=str(path), module_hash=obj.module_hash)
@@ -97,12 +98,15 @@ def _is_inrgan(synthesis: PersistentObject) -> bool:
 def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module, str, str]:
     """(our generator with the pickle's tensors, family, config name)."""
     family = detect_family(obj, where)
+    check_dims(obj.init_kwargs, where)
+    check_dims(dict(enumerate(obj.init_args)), where, prefix="argument ")
+    check_storage(obj.params, where)
     try:
-        with torch.random.fork_rng(devices=[]):  # construction draws random init; keep the caller's RNG
-            gen = FAMILIES[family](*obj.init_args, **obj.init_kwargs)
-    except (TypeError, ValueError, AssertionError, KeyError) as e:
+        gen = build_bounded(lambda: FAMILIES[family](*obj.init_args, **obj.init_kwargs), where,
+                            state=obj.params, tile_bytes=tile_bytes(obj.init_kwargs))
+    except (TypeError, ValueError, AssertionError, KeyError, NotImplementedError) as e:
         raise ModelLoadError(f"{where}: its {family} Generator cannot be built from the pickle's arguments "
-                             f"({type(e).__name__}: {e})") from None
+                             f"({type(e).__name__}: {str(e)[:200]})") from None
     copy_tensors(gen, obj.params, where)
     gen.eval().requires_grad_(False)
     if family == "inrgan":
@@ -120,16 +124,19 @@ def build_generator(obj: PersistentObject, where: str) -> tuple[torch.nn.Module,
 def copy_tensors(module: torch.nn.Module, params: dict[str, torch.Tensor], where: str) -> None:
     """Copy every tensor by dotted path; refuse unless names and shapes match one-to-one."""
     ours = module.state_dict()
-    missing = [k for k in ours if k not in params]
-    extra = [k for k in params if k not in ours]
-    if missing or extra:
-        what = (f"lacks {missing[0]!r}" if missing else f"has an unexpected {extra[0]!r}")
-        raise ModelLoadError(f"{where} does not match its architecture: the checkpoint {what} "
-                             f"({len(missing)} missing, {len(extra)} unexpected tensors)")
-    for name, target in ours.items():
-        src = params[name]
-        if tuple(src.shape) != tuple(target.shape):
-            raise ModelLoadError(f"{where}: tensor {name!r} has shape {tuple(src.shape)}, the architecture "
-                                 f"expects {tuple(target.shape)}")
-        with torch.no_grad():
-            target.copy_(src.to(target.dtype))
+    match_shapes({k: tuple(v.shape) for k, v in ours.items()}, params, where)
+    with torch.no_grad():
+        for name, target in ours.items():
+            target.copy_(params[name].to(target.dtype))
+
+
+def tile_bytes(init_kwargs: dict) -> int:
+    """Activations of one output image, generously: every resolution's feature maps, four copies."""
+    syn = init_kwargs.get("synthesis_kwargs") or {}
+    res = int(init_kwargs.get("img_resolution") or 4)
+    base, cap = int(syn.get("channel_base", 32768)), int(syn.get("channel_max", 512))
+    total, r = 0, 4
+    while r <= res:
+        total += min(max(base // r, 1), cap) * (2 * r) ** 2 * 4 * 4
+        r *= 2
+    return total
