@@ -15,6 +15,7 @@ import numpy as np
 from ..models.contract import CellRange, FieldSpec, InfiniteGenerator
 from ..models.errors import UserError
 from ..models.lattice import hashed_normal, stream_key
+from .limits import MAX_EDIT_VALUES, MAX_FEATHER, LimitError, check_int, check_rect
 
 FIELD_GROUPS = ("local", "style", "noise")
 Rect = tuple[int, int, int, int]  # world x, y, width, height
@@ -186,7 +187,24 @@ def validate_resample(model: InfiniteGenerator, edit: Resample) -> None:
         raise UserError(f"resample field must be one of {', '.join(FIELD_GROUPS)} (got {edit.field!r})")
     if not model.fields_in_group(edit.field):
         raise UserError(f"model {model.family} has no {edit.field!r} field to resample")
-    for name in ("rect", "stats_rect"):
-        r = getattr(edit, name)
-        if r is not None and (len(r) != 4 or r[2] <= 0 or r[3] <= 0):
-            raise UserError(f"resample {name} must be [x, y, width, height] with positive size (got {r})")
+    try:
+        for name in ("rect", "stats_rect"):
+            if getattr(edit, name) is not None:
+                check_rect(getattr(edit, name), f"resample {name}")
+        check_int(edit.feather, "resample feather", 0, MAX_FEATHER)
+    except LimitError as e:
+        raise UserError(str(e)) from None
+    for spec in model.fields_in_group(edit.field):
+        _within_budget(spec, edit.rect, edit.feather, "rect")
+        if edit.stats_rect is not None:
+            _within_budget(spec, edit.stats_rect, 0, "stats_rect")
+
+
+def _within_budget(spec: FieldSpec, rect: Rect, feather: int, name: str) -> None:
+    """The cells a rectangle (plus feather) materialises stay within MAX_EDIT_VALUES."""
+    x, y, w, h = rect
+    (cx0, cx1), (cy0, cy1) = spec.cells_meeting(x - feather, x + w + feather), \
+        spec.cells_meeting(y - feather, y + h + feather)
+    if (cx1 - cx0) * (cy1 - cy0) * spec.channels > MAX_EDIT_VALUES:
+        raise UserError(f"resample {name} {w}x{h} px covers {cx1 - cx0}x{cy1 - cy0} cells of field "
+                        f"{spec.name!r}, more than {MAX_EDIT_VALUES} values: resample a smaller region")

@@ -20,6 +20,7 @@ from ..models.contract import CellRange, FieldSpec, LatentSource
 from ..models.lattice import hashed_normal, stream_key
 from ..models.styles import LatticeStyleMap, StylePlan
 from .edits import StyleAnchor
+from .limits import check_fusion
 
 SHAPES = ("disk", "band")
 BLUR_PER_RADIUS = 1.0  # default blur width / radius: the style fades in over the outer half of its reach
@@ -51,11 +52,11 @@ class FusionParams:
                        blur=self.blur if anchor.blur is None else int(anchor.blur))
 
     def check(self) -> None:
-        """A one-line ValueError for values no map can be built from."""
+        """A one-line ValueError (naming the field) for values no map can be built from, or whose
+        map would not fit in memory."""
         if self.shape not in SHAPES:
             raise ValueError(f"fusion shape {self.shape!r}: use {' or '.join(SHAPES)}")
-        if self.step <= 0 or self.radius < 0 or self.blur_width < 0 or self.band < 0:
-            raise ValueError("fusion needs a positive step and non-negative radius, blur and band")
+        check_fusion(self.radius, self.blur_width, self.step, self.band)
 
 
 def default_fusion(model) -> FusionParams:

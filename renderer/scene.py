@@ -16,8 +16,10 @@ import yaml
 from ..models.contract import StyleMix
 from ..models.errors import UserError
 from ..models.registry import DEFAULT_MODEL
+from ..models.safe_yaml import load_yaml, short_repr
 from .edits import FIELD_GROUPS, Resample, StyleAnchor
 from .fusion import SHAPES, FusionParams
+from .limits import MAX_FEATHER, MAX_REACH, LimitError, check_int, check_number, check_rect
 
 VERSION = 1
 NOISE_MODES = ("world", "off", "random")  # "random": official networks' fresh noise per render
@@ -102,7 +104,7 @@ def load_scene(path: str | Path) -> Scene:
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read scene file {path}: {getattr(e, 'strerror', None) or e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         at = f" (line {where.line + 1})" if where else ""
@@ -117,26 +119,33 @@ class SceneError(ValueError):
     pass
 
 
+SEED_LIMIT = (1 << 63) - 1
+
+
 def _check(cond: bool, where: str, what: str, got) -> None:
     if not cond:
-        raise SceneError(f"{where}: expected {what}, got {got!r}")
+        raise SceneError(f"{where}: expected {what}, got {short_repr(got)}")
 
 
-def _int(v, where: str) -> int:
-    _check(isinstance(v, int) and not isinstance(v, bool), where, "an integer", v)
-    return v
+def _int(v, where: str, lo: int = -SEED_LIMIT, hi: int = SEED_LIMIT) -> int:
+    try:
+        return check_int(v, where, lo, hi)
+    except LimitError as e:
+        raise SceneError(str(e)) from None
 
 
-def _num(v, where: str) -> float:
-    _check(isinstance(v, (int, float)) and not isinstance(v, bool), where, "a number", v)
-    return float(v)
+def _num(v, where: str, bound: float | None = None) -> float:
+    try:
+        return check_number(v, where) if bound is None else check_number(v, where, bound)
+    except LimitError as e:
+        raise SceneError(str(e)) from None
 
 
 def _rect(v, where: str) -> tuple[int, int, int, int]:
-    _check(isinstance(v, list) and len(v) == 4 and all(isinstance(i, int) and not isinstance(i, bool)
-                                                       for i in v), where, "[x, y, width, height]", v)
-    _check(v[2] > 0 and v[3] > 0, where, "a positive width and height", v)
-    return tuple(v)
+    try:
+        return check_rect(v, where)
+    except LimitError as e:
+        raise SceneError(str(e)) from None
 
 
 def _point(v, where: str) -> tuple[float, float]:
@@ -148,7 +157,7 @@ def _keys(d, where: str, allowed: set[str], required: set[str] = frozenset()) ->
     _check(isinstance(d, dict), where, "a mapping", d)
     for k in d:
         if k not in allowed:
-            raise SceneError(f"{where}: unknown key {k!r} (allowed: {', '.join(sorted(allowed))})")
+            raise SceneError(f"{where}: unknown key {short_repr(k)} (allowed: {', '.join(sorted(allowed))})")
     for k in sorted(required):
         if k not in d:
             raise SceneError(f"{where}: missing key {k!r}")
@@ -159,23 +168,22 @@ def scene_from_dict(data) -> Scene:
     d = _keys(data, "scene", {"version", "model", "model_hash", "seed", "truncation", "noise_mode", "edits",
                               "styles", "fusion", "class", "style_mix", "seed_offset"}, {"version", "model"})
     _check(d["version"] == VERSION, "version", f"{VERSION}", d["version"])
-    _check(isinstance(d["model"], str) and bool(d["model"]), "model", "a config name or checkpoint path",
-           d["model"])
+    _check(isinstance(d["model"], str) and 0 < len(d["model"]) <= 4096, "model",
+           "a config name or checkpoint path", d["model"])
     scene = Scene(model=d["model"], seed=_int(d.get("seed", 0), "seed"),
-                  truncation=_num(d.get("truncation", 1.0), "truncation"))
+                  truncation=_num(d.get("truncation", 1.0), "truncation", 100.0))
     scene.model_hash = d.get("model_hash")
-    _check(scene.model_hash is None or isinstance(scene.model_hash, str), "model_hash", "a hex string",
-           scene.model_hash)
+    _check(scene.model_hash is None or isinstance(scene.model_hash, str) and len(scene.model_hash) <= 128,
+           "model_hash", "a hex string", scene.model_hash)
     scene.noise_mode = d.get("noise_mode", "world")
     _check(scene.noise_mode in NOISE_MODES, "noise_mode", " or ".join(NOISE_MODES), scene.noise_mode)
     if d.get("class") is not None:
-        scene.class_idx = _int(d["class"], "class")
-        _check(scene.class_idx >= 0, "class", "a class index >= 0", scene.class_idx)
+        scene.class_idx = _int(d["class"], "class", 0, 1 << 31)
     if d.get("style_mix") is not None:
         m = _keys(d["style_mix"], "style_mix", {"seed", "layers"}, {"seed", "layers"})
         layers = m["layers"]
         _check(isinstance(layers, list) and len(layers) == 2, "style_mix.layers", "[first, end]", layers)
-        lo, hi = (_int(v, "style_mix.layers") for v in layers)
+        lo, hi = (_int(v, "style_mix.layers", 0, 1 << 10) for v in layers)
         _check(0 <= lo <= hi, "style_mix.layers", "0 <= first <= end", layers)
         scene.style_mix = StyleMix(_int(m["seed"], "style_mix.seed"), lo, hi)
     if d.get("seed_offset") is not None:
@@ -186,9 +194,7 @@ def scene_from_dict(data) -> Scene:
         _check(shape in SHAPES, "fusion.shape", " or ".join(SHAPES), shape)
         scene.fusion = FusionParams(**{k: _int(v, f"fusion.{k}") for k, v in f.items() if k != "shape"},
                                     shape=shape)
-        _check(scene.fusion.step > 0 and scene.fusion.radius >= 0 and scene.fusion.blur_width >= 0
-               and scene.fusion.band >= 0, "fusion", "non-negative radius, blur and band and a positive step",
-               f)
+        _fusion_fits(scene.fusion, "fusion")
     edits = d.get("edits") or []
     _check(isinstance(edits, list), "edits", "a list", edits)
     for i, e in enumerate(edits):
@@ -202,7 +208,7 @@ def scene_from_dict(data) -> Scene:
             field=r["field"], rect=_rect(r["rect"], f"{w}.resample.rect"),
             seed=_int(r["seed"], f"{w}.resample.seed"),
             stats_rect=None if stats is None else _rect(stats, f"{w}.resample.stats_rect"),
-            feather=_int(r.get("feather", 8), f"{w}.resample.feather")))
+            feather=_int(r.get("feather", 8), f"{w}.resample.feather", 0, MAX_FEATHER)))
     styles = d.get("styles") or []
     _check(isinstance(styles, list), "styles", "a list", styles)
     for i, s in enumerate(styles):
@@ -211,8 +217,16 @@ def scene_from_dict(data) -> Scene:
         _check(("seed" in s) != ("pick" in s), w, "exactly one of 'seed' or 'pick'", sorted(s))
         own = {k: _int(s[k], f"{w}.{k}") for k in ("radius", "blur") if s.get(k) is not None}
         for k, v in own.items():
-            _check(0 <= v <= 1 << 20, f"{w}.{k}", f"world pixels from 0 to {1 << 20}", v)
+            _int(v, f"{w}.{k}", 0, MAX_REACH)
         scene.styles.append(StyleAnchor(
             at=_point(s["at"], f"{w}.at"), seed=_int(s["seed"], f"{w}.seed") if "seed" in s else None,
             pick=_point(s["pick"], f"{w}.pick") if "pick" in s else None, **own))
+        _fusion_fits(scene.fusion.of(scene.styles[-1]), w)
     return scene
+
+
+def _fusion_fits(params: FusionParams, where: str) -> None:
+    try:
+        params.check()
+    except ValueError as e:
+        raise SceneError(str(e).replace("fusion", where, 1) if where != "fusion" else str(e)) from None

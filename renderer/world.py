@@ -28,6 +28,7 @@ from .edits import (
     resample_blocks,
 )
 from .fusion import FusionStyleMap
+from .limits import MAX_REACH, LimitError, check_number
 from .scene import NOISE_MODES, Scene, load_scene, model_hash
 
 LEVELS = 4  # levels of detail the renderer keeps: 0 (1x) .. 3 (1/8x, the studio's widest zoom)
@@ -188,6 +189,11 @@ class World:
             changed = self._tiles_reading_blocks(blocks)
         else:
             anchors = _apply_anchor_action(state.anchors, action)
+            for a in anchors:  # an anchor's own reach must give a fusion map that fits in memory
+                try:
+                    self._base.fusion.of(a).check()
+                except ValueError as e:
+                    raise UserError(f"style anchor: {e}") from None
             new = replace(state, anchors=anchors)
             moved = set(state.anchors).symmetric_difference(anchors)
             changed = self._tiles_near_anchors(moved)
@@ -345,6 +351,12 @@ class World:
 
 
 def _apply_anchor_action(anchors: tuple[StyleAnchor, ...], action: Action) -> tuple[StyleAnchor, ...]:
+    for point in (getattr(action, "at", None), getattr(action, "to", None), getattr(action, "pick", None)):
+        if point is not None:
+            try:
+                [check_number(v, "style anchor position") for v in point]
+            except LimitError as e:
+                raise UserError(str(e)) from None
     if isinstance(action, AddAnchor):
         if (action.seed is None) == (action.pick is None):
             raise UserError("a style anchor needs exactly one of a seed or a pick point")
@@ -369,8 +381,8 @@ def _reach_px(value, what: str) -> int | None:
     """An anchor's own radius or blur: None (the scene's), or whole world px from 0 to 2^20."""
     if value is None:
         return None
-    if not isinstance(value, int | float) or not 0 <= value <= 1 << 20 or value != value:
-        raise UserError(f"style anchor {what} {value!r}: give whole world pixels from 0 to {1 << 20}")
+    if not isinstance(value, int | float) or not 0 <= value <= MAX_REACH or value != value:
+        raise UserError(f"style anchor {what} {str(value)[:24]}: give whole world px from 0 to {MAX_REACH}")
     return int(value)
 
 

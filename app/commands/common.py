@@ -30,15 +30,32 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def positive(kind: str):
-    """argparse type: a positive integer, with a message naming the option."""
+def positive(kind: str, limit: int | None = None):
+    """argparse type: a positive integer (up to ``limit``), with a message naming the option."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text[:24]!r}") from None
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{kind} must be positive, got {value}")
+        if limit is not None and value > limit:
+            raise argparse.ArgumentTypeError(f"{kind} must be at most {limit}, got {text[:24]}")
+        return value
+    return parse
+
+
+def coordinate(kind: str):
+    """argparse type: a world coordinate, an integer within the world's extent."""
+    from infiniscape.renderer.limits import WORLD_EXTENT
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text[:24]!r}") from None
+        if abs(value) > WORLD_EXTENT:
+            raise argparse.ArgumentTypeError(f"{kind} must be within +-{WORLD_EXTENT}, got {text[:24]}")
         return value
     return parse
 

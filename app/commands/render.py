@@ -7,8 +7,9 @@ import argparse
 import sys
 
 from infiniscape.models.errors import UserError
+from infiniscape.renderer.limits import MAX_OUTPUT_SIDE
 
-from .common import positive, resolve_device
+from .common import coordinate, positive, resolve_device
 
 HELP = "render a world rectangle to .png or .npy at zoom 1, 1/2, 1/4, ... (memory bounded by one tile row)"
 
@@ -49,10 +50,14 @@ def open_world(args: argparse.Namespace):
 def add_rect_arguments(p: argparse.ArgumentParser, corner: str = "", size: str = "pixels") -> None:
     """--x/--y (the world corner; ``corner`` adds to their help) and --width/--height (``size``
     says in which pixels); both sizes default to one tile."""
-    p.add_argument("--x", type=int, default=0, help=f"left edge in world pixels (may be negative{corner})")
-    p.add_argument("--y", type=int, default=0, help=f"top edge in world pixels (may be negative{corner})")
-    p.add_argument("--width", type=positive("--width"), default=None, help=f"{size} (default: one tile)")
-    p.add_argument("--height", type=positive("--height"), default=None, help=f"{size} (default: one tile)")
+    p.add_argument("--x", type=coordinate("--x"), default=0,
+                   help=f"left edge in world pixels (may be negative{corner})")
+    p.add_argument("--y", type=coordinate("--y"), default=0,
+                   help=f"top edge in world pixels (may be negative{corner})")
+    p.add_argument("--width", type=positive("--width", MAX_OUTPUT_SIDE), default=None,
+                   help=f"{size} (default: one tile)")
+    p.add_argument("--height", type=positive("--height", MAX_OUTPUT_SIDE), default=None,
+                   help=f"{size} (default: one tile)")
 
 
 def add_class_argument(p: argparse.ArgumentParser) -> None:
