@@ -2,13 +2,17 @@
 
 Each command module defines HELP, ``add_arguments(parser)`` and ``run(args) -> int`` and imports
 its heavy dependencies (torch, GL) inside ``run`` so that `infiniscape --help` stays instant.
-A UserError anywhere becomes one line on stderr and exit status 2.
+Any error becomes one line on stderr and exit status 2 (a UserError says what to do; anything else is
+named and points at ``--debug``, which, like INFINISCAPE_DEBUG=1, prints the full traceback).
+Ctrl-C anywhere is one line and exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
@@ -23,7 +27,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="infiniscape", description="Studio for GANs that paint infinite images.")
+    parser = OneLineParser(prog="infiniscape", description="Studio for GANs that paint infinite images.",
+                           epilog="--debug (anywhere) or INFINISCAPE_DEBUG=1: full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         mod = importlib.import_module(f"infiniscape.commands.{name}")
@@ -35,10 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Ctrl-C at any moment, start-up (imports, parsing, model loading) included,
-    is one line and exit status 130, never a traceback."""
+    is one line and exit status 130; any error is one line and exit status 2, never a traceback."""
     command = "view"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("INFINISCAPE_DEBUG", "") not in ("", "0") or "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
         if not argv and "view" in COMMANDS:
             argv = ["view"]
         command = next((a for a in argv if a in COMMANDS), command)
@@ -46,21 +53,45 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"infiniscape {command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # MemoryError and RecursionError included: one line, the user's work kept
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"infiniscape {command}: error: {describe_error(e, debug)}", file=sys.stderr)
+        return 2
+
+
+def describe_error(e: BaseException, debug: bool = False, limit: int = 400) -> str:
+    """One line for any exception: what happened and what to do."""
+    from infiniscape.models.errors import UserError
+
+    if isinstance(e, UserError):
+        text = str(e)
+    elif isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" {e.filename}" if e.filename else ""
+        text = f"disk full: cannot write{where}; free some space and run again"
+    elif isinstance(e, OSError):
+        where = f" {e.filename}" if e.filename else ""
+        text = f"cannot access{where}: {e.strerror or e}"
+    elif isinstance(e, MemoryError):
+        text = "out of memory: try a smaller region, a smaller --tile-batch or a smaller model"
+    elif isinstance(e, RecursionError):
+        text = "the input nests too deeply to be read"
+    else:
+        hint = "" if debug else "; run again with --debug for the traceback and report it"
+        text = f"internal error ({type(e).__name__}: {str(e)[:limit]}){hint}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _run(argv: list[str]) -> int:
-    from infiniscape.models.errors import UserError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    try:
-        return int(args._run(args) or 0)
-    except UserError as e:
-        print(f"infiniscape {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    return int(args._run(args) or 0)
 
 
 if __name__ == "__main__":

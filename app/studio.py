@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
@@ -355,6 +354,7 @@ class Studio:
         """Save what the canvas shows, at canvas size x ``scale``, rendered off the UI thread."""
         from PIL import Image
 
+        from infiniscape.models.files import atomic_output
         from infiniscape.renderer.export import check_output_path
         from infiniscape.renderer.world import to_uint8
 
@@ -377,9 +377,8 @@ class Studio:
             if img.size != size:
                 shrink = size[0] < w
                 img = img.resize(size, Image.Resampling.LANCZOS if shrink else Image.Resampling.NEAREST)
-            tmp = out.with_name(f".{out.name}.partial.png")
-            img.save(tmp)
-            Path(tmp).replace(out)
+            with atomic_output(out) as tmp:
+                img.save(tmp, format="PNG")
             return out
 
         self.report(f"saving view to {out} ...")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..models.errors import UserError
+from ..models.files import atomic_output, remove, write_error
 from .export import PngStreamWriter, check_writable, uint8_strips
 from .world import LEVELS, World
 
@@ -76,7 +77,7 @@ def export_dzi(world: World, x: int, y: int, width: int, height: int, out: str |
     sizes = pyramid_sizes(width, height)[::-1]  # by k: sizes[k] is the level at 2^-k
     own = world_levels(world, x, y, len(sizes), coarse)
     files, tmp = tiles_folder(out), out.with_name(f".{out.stem}_files.partial")
-    shutil.rmtree(tmp, ignore_errors=True)  # left by a killed export
+    remove(tmp)  # left by a killed export
     try:
         tilers = [LevelTiler(tmp / str(len(sizes) - 1 - k), *sizes[k], tile_size, overlap, fmt)
                   for k in range(len(sizes))]
@@ -87,8 +88,10 @@ def export_dzi(world: World, x: int, y: int, width: int, height: int, out: str |
                 chain.add(strip)
             chain.finish()
         _replace(out, files, tmp, dzi_xml(width, height, tile_size, overlap, fmt))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as e:
+        remove(tmp)
+        if isinstance(e, OSError):
+            raise write_error(e, out) from None
         raise
     return out
 
@@ -129,9 +132,8 @@ def _replace(out: Path, files: Path, tmp: Path, xml: str) -> None:
     if files.exists():
         shutil.rmtree(files)
     tmp.rename(files)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(xml)
-    partial.replace(out)
+    with atomic_output(out) as partial:
+        partial.write_text(xml)
 
 
 class LevelTiler:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..models.errors import UserError
+from ..models.files import atomic_output
 from .levels import zoom_level
 from .world import World, to_uint8
 
@@ -77,17 +78,11 @@ def export_region(world: World, x: int, y: int, width: int, height: int, out: st
     out = check_output_path(out)
     level = zoom_level(zoom)
     x, y = x >> level, y >> level
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        with open(tmp, "wb") as f:
-            if out.suffix.lower() == ".png":
-                _write_png(world, x, y, width, height, level, f, progress)
-            else:
-                _write_npy(world, x, y, width, height, level, f, progress)
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_output(out) as tmp, open(tmp, "wb") as f:
+        if out.suffix.lower() == ".png":
+            _write_png(world, x, y, width, height, level, f, progress)
+        else:
+            _write_npy(world, x, y, width, height, level, f, progress)
     return out
 
 

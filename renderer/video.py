@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..models.contract import Tile
 from ..models.errors import UserError
+from ..models.files import atomic_output
 from .world import World, tiles_covering, to_uint8
 
 
@@ -61,17 +62,20 @@ def write_video(world: World, path: tuple[tuple[float, float], tuple[float, floa
                             "(or pass a folder for numbered PNGs)") from None
         if not out.parent.is_dir():
             raise UserError(f"cannot write {out}: folder {out.parent} does not exist")
-        writer = imageio_ffmpeg.write_frames(str(out), size, fps=fps, quality=8, macro_block_size=1)
-        writer.send(None)
-        try:
-            for frame in iter_frames(world, origins, size, progress):
-                writer.send(np.ascontiguousarray(frame))
-        finally:
-            writer.close()
+        with atomic_output(out) as tmp:
+            writer = imageio_ffmpeg.write_frames(str(tmp), size, fps=fps, quality=8, macro_block_size=1,
+                                                 output_params=["-f", "mp4"])
+            writer.send(None)
+            try:
+                for frame in iter_frames(world, origins, size, progress):
+                    writer.send(np.ascontiguousarray(frame))
+            finally:
+                writer.close()
         return out
     if out.suffix:
         raise UserError(f"video output {out} must be a .mp4 file or a folder for numbered PNGs")
     out.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(iter_frames(world, origins, size, progress)):
-        Image.fromarray(frame).save(out / f"frame_{i:05d}.png")
+        with atomic_output(out / f"frame_{i:05d}.png") as tmp:
+            Image.fromarray(frame).save(tmp, format="PNG")
     return out

@@ -68,7 +68,7 @@ def test_train_writes_the_run_directory_contract_and_its_snapshot_renders(tmp_pa
     assert all(torch.equal(gen[k], state["G_ema"][k]) for k in gen)
 
 
-def test_the_first_tick_writes_sample_grids_long_before_the_first_snapshot(tmp_path):
+def test_the_first_tick_writes_a_snapshot_and_sample_grids_long_before_the_snapshot_interval(tmp_path):
     out = tmp_path / "run"
     rc, err = _finish(_train(*TINY, "--kimg", "0.024", "--out", str(out), "--tick-kimg", "0.008",
                              "--snapshot-kimg", "1"))
@@ -77,6 +77,9 @@ def test_the_first_tick_writes_sample_grids_long_before_the_first_snapshot(tmp_p
     # kimg 0, the first tick (a watcher sees G's progress at once), the final snapshot; no other tick
     assert grids == ["grid-000000000.png", "grid-000000008.png", "grid-000000024.png"]
     assert (out / "samples" / "strip-000000008.png").exists()
+    # an early snapshot, so a crash in a run's first hour resumes instead of starting over
+    states = [p.name for p in sorted((out / "snapshots").glob("state-*.pt"))]
+    assert states == ["state-000000008.pt", "state-000000024.pt"]
 
 
 def test_sigterm_stops_cleanly_with_a_final_snapshot(tmp_path):

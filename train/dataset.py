@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from infiniscape.models.errors import UserError
+from infiniscape.models.files import partial_path, remove, write_error
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
 LABELS_FILE = "dataset.json"
@@ -207,7 +208,7 @@ class _ZipWriter:
     def __init__(self, dest: str | os.PathLike):
         self.dest = Path(dest)
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.dest.with_name(self.dest.name + ".partial")
+        self.tmp = partial_path(self.dest)
         self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED)  # PNGs are compressed
         self.labels: list[list] = []
         self.count = 0
@@ -228,8 +229,13 @@ class _ZipWriter:
         os.replace(self.tmp, self.dest)
 
     def abort(self) -> None:
-        self.zip.close()
-        self.tmp.unlink(missing_ok=True)
+        """Remove the partial zip even when closing it fails (a full disk): it must not keep the
+        disk full."""
+        try:
+            self.zip.close()
+        except Exception:
+            pass
+        remove(self.tmp)
 
 
 def convert_dataset(source: str | os.PathLike, dest_zip: str | os.PathLike, resolution: int,
@@ -256,8 +262,10 @@ def convert_dataset(source: str | os.PathLike, dest_zip: str | os.PathLike, reso
             if progress:
                 progress(i + 1, len(src.names))
         writer.close(with_labels=labels is not None)
-    except BaseException:
+    except BaseException as e:
         writer.abort()
+        if isinstance(e, OSError):
+            raise write_error(e, dest_zip) from None
         raise
     return report
 

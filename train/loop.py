@@ -318,18 +318,20 @@ class Trainer:
             if finishing or late or _crossed(before, self.nimg, o.tick_kimg):
                 self._tick(D.all_reduce_sum(env, acc), total)
                 acc.zero_()
-                if not ticked and env.is_main and not snap:  # a short run shows progress, not only kimg 0
+                if not ticked and written["snapshot"] < 0:
+                    snap = True  # a fresh run's first snapshot at its first tick: an early crash resumes
+                elif not ticked and env.is_main and not snap:  # a short run shows progress, not only kimg 0
                     t_maint = time.time()
                     self.write_samples()
                     self._maint += time.time() - t_maint
                 ticked = True
             if snap and written["snapshot"] != self.nimg:
                 t_maint = time.time()
-                if env.is_main:
-                    self.write_samples()
+                if env.is_main:  # the snapshot first: samples are only pictures of it
                     frames = {"frame": o.resolution, "scene_height": o.scene_height or o.resolution}
                     path = run.save_snapshot(self.nimg, self.state_dict(), self.G_ema, frames)
                     run.log(f"snapshot kimg {self.nimg / 1000:g}: {path.name}")
+                    self.write_samples()
                 written["snapshot"] = self.nimg
                 D.barrier(env)
                 self._maint += time.time() - t_maint
@@ -398,11 +400,17 @@ def _memory_mb(device: torch.device) -> float:
 
 
 def record_failure(run: RunDir, error: BaseException) -> str:
-    """Write state "failed" with a one-line error (and the traceback to log.txt); returns the line."""
-    line = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-    try:
-        run.log("failed:\n" + "".join(traceback.format_exception(error)))
-        run.write_status(state="failed", error=line.rstrip(": "))
-    except OSError:
-        pass
-    return line.rstrip(": ")
+    """Write state "failed" with a one-line error (and the traceback to log.txt); returns the line.
+    Each write is tried on its own: on a full disk the log may fail and the status still lands."""
+    if isinstance(error, UserError):
+        line = str(error)
+    else:
+        text = str(error).strip()
+        line = f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+    for write in (lambda: run.log("failed:\n" + "".join(traceback.format_exception(error))),
+                  lambda: run.write_status(state="failed", error=line)):
+        try:
+            write()
+        except OSError:
+            pass
+    return line

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from infiniscape.models.files import is_disk_full, remove, write_error
 from infiniscape.models.registry import save_checkpoint
 
 STATE_FORMAT = "infiniscape-train-state-v1"
@@ -83,7 +84,18 @@ class RunDir:
 
     def write_status(self, **fields) -> None:
         status = {"pid": os.getpid(), "updated": time.time(), **fields}
-        write_atomic(self.path / "status.json", json.dumps(status, indent=1).encode())
+        data = json.dumps(status, indent=1).encode()
+        try:
+            write_atomic(self.path / "status.json", data)
+        except OSError:
+            if fields.get("state") not in ("failed", "stopped", "done"):
+                raise
+            # the final word on a full disk: no room for a second file, so rewrite the old one in
+            # place (its own blocks are freed by the truncation)
+            (self.path / "status.json.tmp").unlink(missing_ok=True)
+            with open(self.path / "status.json", "r+b") as f:
+                f.truncate(0)
+                f.write(data)
 
     def read_status(self) -> dict | None:
         try:
@@ -117,8 +129,15 @@ class RunDir:
         state_path, g_path = self.snapshot_paths(nimg)
         save_checkpoint(g_ema, g_path, extra={"kimg": nimg / 1000, "run": str(self.path), **(extra or {})})
         tmp = state_path.with_name(state_path.name + TMP_SUFFIX)
-        torch.save({"format": STATE_FORMAT, **state}, tmp)
-        _fsync_replace(tmp, state_path)
+        try:
+            torch.save({"format": STATE_FORMAT, **state}, tmp)
+            _fsync_replace(tmp, state_path)
+        except BaseException as e:  # the earlier snapshots stay; nothing half-written does
+            remove(tmp)
+            remove(g_path)
+            if isinstance(e, OSError) or is_disk_full(e):
+                raise write_error(e, state_path) from None
+            raise
         for old in self._states()[:-self.keep]:
             old.unlink(missing_ok=True)
             self.snapshot_paths(int(old.stem.split("-")[1]))[1].unlink(missing_ok=True)

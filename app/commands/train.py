@@ -109,6 +109,7 @@ def _check_not_running(run) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from infiniscape.models.errors import UserError
+    from infiniscape.models.files import is_disk_full, write_error
     from infiniscape.train import distributed
     from infiniscape.train.loop import Trainer, record_failure
 
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                 line = record_failure(trainer.run, e)
                 if isinstance(e, (UserError, KeyboardInterrupt)):
                     raise
+                if is_disk_full(e):
+                    raise write_error(e, trainer.run.path) from None
                 print(f"infiniscape train: failed: {line} (traceback in {trainer.run.path / 'log.txt'})",
                       file=sys.stderr)
             return 1
