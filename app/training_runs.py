@@ -1,5 +1,6 @@
-"""Training runs as the studio sees them, without any GUI: launch `infiniscape train` as a
-subprocess, ask it to stop cleanly, and read run directories incrementally.
+"""infiniscape's own training runs, without any GUI: launch `infiniscape train` as a subprocess,
+ask it to stop cleanly, and read its run directories incrementally (the other formats:
+sg2ada_runs, infinitygan_runs, command_runs; all of them listed by run_list).
 
 Everything shown comes from the run directory (status.json, stats.jsonl, metrics.jsonl, samples/,
 snapshots/, log.txt), so runs started from a terminal or by torchrun look the same as runs the
@@ -15,18 +16,18 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from infiniscape.models.errors import UserError
+from infiniscape.run_view import GridReader, JsonlTail, RunSummary, RunView, columns, last_record, tail_lines
 
 CONSOLE = "console.txt"
 RUN_MARKERS = ("config.yaml", "status.json", CONSOLE)  # any of these makes a folder a run
 STATE_OF_STATUS = {"done": "finished", "stopped": "stopped", "failed": "crashed"}
-TAIL_LINES = 12
+X_AXES = {"kimg": "kimg", "step": "step"}
 
 
 @dataclass
@@ -80,27 +81,35 @@ class TrainForm:
 
 def next_run_name(root: Path, config: str, data: str) -> str:
     """``NNNNN-config-data`` numbered after the runs already in ``root`` (StyleGAN's scheme)."""
-    numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]*") if p.name[:5].isdigit()]
     data_tag = "procedural" if data.strip().startswith("procedural") else Path(data.strip()).stem
-    return f"{max(numbers, default=-1) + 1:05d}-{Path(config.strip()).stem}-{data_tag or 'data'}"
+    return f"{next_run_number(root):05d}-{Path(config.strip()).stem}-{data_tag or 'data'}"
+
+
+def next_run_number(root: Path) -> int:
+    """1 + the largest NNNNN prefix among the folders in ``root`` (0 when there are none)."""
+    numbers = [int(p.name[:5]) for p in Path(root).glob("[0-9][0-9][0-9][0-9][0-9]*") if p.name[:5].isdigit()]
+    return max(numbers, default=-1) + 1
 
 
 class TrainingProcess:
-    """One `infiniscape train` child. Its own session: closing the studio (or Ctrl-C in its
-    terminal) does not stop training; the panel finds the run again in the runs list."""
+    """One child process with its console captured to ``console.txt`` in ``out``: `infiniscape
+    train`, or a custom command (command_runs). Its own session: closing the studio (or Ctrl-C in
+    its terminal) does not stop it; the panel finds the run again in the runs list."""
 
-    def __init__(self, argv: list[str], out: Path, env: dict | None = None):
+    def __init__(self, argv: list[str], out: Path, env: dict | None = None, cwd: Path | None = None,
+                 shown: list[str] | None = None, stop_group: bool = False):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ if env is None else env)
-        # leave a core to the studio's UI thread and tile renderer unless the user chose
-        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
+        if not stop_group:  # our trainer: leave a core to the studio's UI thread and tile renderer
+            env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
         env["PYTHONUNBUFFERED"] = "1"
+        self.stop_group = stop_group  # Stop signals the whole process group (a command's workers)
         with open(self.out / CONSOLE, "wb") as f:
-            f.write(f"$ {shlex.join(argv)}\n".encode())
+            f.write(f"$ {shlex.join(shown or argv)}\n".encode())
             f.flush()
             self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                                          env=env, start_new_session=True)
+                                          env=env, cwd=cwd, start_new_session=True)
         self.pid = self.popen.pid
         self.stop_requested = False
 
@@ -111,7 +120,10 @@ class TrainingProcess:
         """SIGTERM: the trainer finishes its step, writes a final snapshot and status "stopped"."""
         self.stop_requested = True
         if self.exit_code() is None:
-            self.popen.send_signal(signal.SIGTERM)
+            if self.stop_group:
+                os.killpg(self.pid, signal.SIGTERM)  # its own session: the group is the child's own
+            else:
+                self.popen.send_signal(signal.SIGTERM)
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -119,7 +131,7 @@ def pid_alive(pid: int | None) -> bool:
         return False
     try:
         os.kill(int(pid), 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, ValueError, OverflowError):
         return False
     except PermissionError:
         return True  # alive, under another user
@@ -137,7 +149,8 @@ def _is_trainer(pid: int) -> bool:
 
 def run_state(status: dict | None, alive: bool, has_config: bool = False) -> tuple[str, str | None]:
     """(state, error) from status.json and whether the run's process lives: running, starting,
-    finished, stopped or crashed."""
+    finished, stopped, crashed, or killed (status "running" but its process is gone: only a kill
+    ends the trainer without a final status)."""
     s = (status or {}).get("state")
     if s in STATE_OF_STATUS:
         state = STATE_OF_STATUS[s]
@@ -145,7 +158,7 @@ def run_state(status: dict | None, alive: bool, has_config: bool = False) -> tup
     if s == "running":
         if alive:
             return "running", None
-        return "crashed", f"process {status.get('pid')} ended without a final status (killed?)"
+        return "killed", f"process {status.get('pid')} ended without a final status; --resume continues it"
     if alive:
         return ("running" if has_config else "starting"), None
     return "starting", None  # no status yet and no process known to us: a run not yet ticking
@@ -161,74 +174,9 @@ def state_of(path: Path, status: dict | None, proc: TrainingProcess | None) -> t
         return run_state(status, code is None, has_config)
     if proc.stop_requested and code in (0, -signal.SIGTERM):
         return "stopped", None  # stopped before the trainer was listening for SIGTERM
+    if code < 0:
+        return "killed", f"killed by signal {-code}"
     return "crashed", (None if code else "exited without a final status")  # None: the console tells
-
-
-class JsonlTail:
-    """Records of an append-only JSONL file, read from where the last read stopped. A torn last
-    line (being written, or left by a kill) waits for its newline; a rewritten file (a resume
-    truncates it atomically) is read again from the start."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.records: list[dict] = []
-        self._offset, self._pending, self._inode = 0, b"", None
-
-    def poll(self) -> bool:
-        """Read what was appended; True when ``records`` changed."""
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            changed = bool(self.records)
-            self.__init__(self.path)
-            return changed
-        changed = False
-        if st.st_ino != self._inode or st.st_size < self._offset:
-            changed = bool(self.records)
-            self.records, self._offset, self._pending, self._inode = [], 0, b"", st.st_ino
-        if st.st_size == self._offset:
-            return changed
-        with open(self.path, "rb") as f:
-            f.seek(self._offset)
-            data = f.read()
-        self._offset += len(data)
-        *lines, self._pending = (self._pending + data).split(b"\n")
-        for line in lines:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a kill, followed by a resumed run's lines
-            if isinstance(rec, dict):
-                self.records.append(rec)
-                changed = True
-        return changed
-
-
-def columns(records: list[dict]) -> dict[str, np.ndarray]:
-    """Per-key float arrays over the records (missing or null values are NaN)."""
-    keys = [k for k in dict.fromkeys(k for r in records for k in r) if k != "step"]
-    out = {}
-    for k in keys:
-        vals = [r.get(k) for r in records]
-        if all(v is None or isinstance(v, (int, float)) for v in vals):
-            out[k] = np.array([np.nan if v is None else float(v) for v in vals], np.float64)
-    return out
-
-
-@dataclass(frozen=True)
-class RunView:
-    """What the panel shows of one run, read at one moment (built off the UI thread)."""
-
-    path: Path
-    state: str
-    error: str | None
-    status: dict
-    stats: dict[str, np.ndarray] = field(default_factory=dict)  # columns of stats.jsonl
-    metrics: dict[str, np.ndarray] = field(default_factory=dict)  # columns of metrics.jsonl
-    grid_path: Path | None = None
-    grid: np.ndarray | None = None  # uint8 [H, W, 3] newest sample grid
-    snapshot: Path | None = None  # newest renderable G_ema checkpoint
-    tail: tuple[str, ...] = ()  # last lines of console.txt / log.txt
 
 
 class RunWatcher:
@@ -239,35 +187,37 @@ class RunWatcher:
         self.stats = JsonlTail(self.path / "stats.jsonl")
         self.metrics = JsonlTail(self.path / "metrics.jsonl")
         self._stats_cols: dict = {}
-        self._metrics_cols: dict = {}
-        self._grid_path: Path | None = None
-        self._grid: np.ndarray | None = None
+        self._metrics: dict = {}
+        self.grids = GridReader()
+        self.chosen_grid: Path | None = None  # None: the newest
 
     def poll(self) -> RunView:
         if self.stats.poll():
             self._stats_cols = columns(self.stats.records)
         if self.metrics.poll():
-            self._metrics_cols = columns(self.metrics.records)
+            self._metrics = metric_curves(columns(self.metrics.records))
         status = read_status(self.path)
         state, error = state_of(self.path, status, self.process)
         tail = tail_lines(self.path)
         if state == "crashed" and error is None:
             error = next((t for t in reversed(tail) if t.strip()), "crashed: see log.txt")
-        return RunView(self.path, state, error, status or {}, self._stats_cols, self._metrics_cols,
-                       *self._newest_grid(), newest_snapshot(self.path), tail)
+        grids = tuple(sorted((self.path / "samples").glob("grid-*.png")))
+        grid_path, grid = self.grids.show(grids, self.chosen_grid)
+        return RunView(self.path, state, error, status or {}, "infiniscape", self._stats_cols,
+                       {k: v for k, v in X_AXES.items() if v in self._stats_cols}, self._metrics,
+                       grids, grid_path, grid, snapshots(self.path), tail)
 
-    def _newest_grid(self) -> tuple[Path | None, np.ndarray | None]:
-        grids = sorted((self.path / "samples").glob("grid-*.png"))
-        if grids and grids[-1] != self._grid_path:
-            try:  # the trainer writes grids in place: a half-written one is read on a later poll
-                from PIL import Image
 
-                with Image.open(grids[-1]) as im:
-                    self._grid = np.asarray(im.convert("RGB"))
-                self._grid_path = grids[-1]
-            except (OSError, ValueError):
-                pass
-        return self._grid_path, self._grid
+def metric_curves(cols: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """metrics.jsonl's columns as {metric: (kimg, value)}, evaluations without it left out."""
+    if "kimg" not in cols:
+        return {}
+    out = {}
+    for k, v in cols.items():
+        ok = np.isfinite(v) & np.isfinite(cols["kimg"])
+        if k != "kimg" and ok.any():
+            out[k] = (cols["kimg"][ok], v[ok])
+    return out
 
 
 def read_status(path: Path) -> dict | None:
@@ -278,88 +228,42 @@ def read_status(path: Path) -> dict | None:
     return status if isinstance(status, dict) else None
 
 
+def snapshots(path: Path) -> tuple[Path, ...]:
+    """The run's renderable G_ema checkpoints, oldest first."""
+    return tuple(sorted((Path(path) / "snapshots").glob("G_ema-*.pt")))
+
+
 def newest_snapshot(path: Path) -> Path | None:
-    snaps = sorted((Path(path) / "snapshots").glob("G_ema-*.pt"))
+    snaps = snapshots(path)
     return snaps[-1] if snaps else None
 
 
-def tail_lines(path: Path, n: int = TAIL_LINES) -> tuple[str, ...]:
-    """Last lines of console.txt (the process's own output) or else log.txt."""
-    for name in (CONSOLE, "log.txt"):
-        try:
-            with open(Path(path) / name, "rb") as f:
-                f.seek(max(0, f.seek(0, os.SEEK_END) - 8192))
-                text = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        lines = [ln for ln in text.replace("\r", "\n").splitlines() if ln.strip()]  # tqdm redraws with \r
-        if lines:
-            return tuple(lines[-n:])
-    return ()
+def is_run(path: Path) -> bool:
+    return any((Path(path) / m).exists() for m in RUN_MARKERS)
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    path: Path
-    state: str
-    kimg: float | None
-    total_kimg: float | None
-    updated: float  # mtime, newest first in the list
+def summary(path: Path, process: TrainingProcess | None = None) -> RunSummary:
+    status = read_status(path)
+    s = status or {}
+    metrics = last_record(Path(path) / "metrics.jsonl") or {}
+    metric = next((f"{k} {v:.4g}" for k, v in metrics.items() if k not in ("kimg", "step")
+                   and isinstance(v, (int, float)) and not isinstance(v, bool)), None)
+    return RunSummary(path, state_of(path, status, process)[0], s.get("kimg"), s.get("total_kimg"),
+                      _mtime(path), "infiniscape", metric, newest_snapshot(path))
 
 
-class TrainingRuns:
-    """The training processes this studio launched, and the runs found under a runs folder."""
-
-    def __init__(self):
-        self.processes: dict[Path, TrainingProcess] = {}
-
-    def launch(self, form: TrainForm, env: dict | None = None) -> Path:
-        out = form.out_dir().resolve()
-        if (out / "status.json").exists() or (out / "snapshots").exists():
-            raise UserError(f"{out} already holds a run: pick another name")
-        self.processes[out] = TrainingProcess(form.argv(out), out, env)
-        return out
-
-    def watcher(self, path: Path) -> RunWatcher:
-        path = Path(path).resolve()
-        return RunWatcher(path, self.processes.get(path))
-
-    def stop(self, path: Path) -> str:
-        """Ask a run to finish cleanly (final snapshot); returns what was done, for the status line."""
-        path = Path(path).resolve()
-        proc = self.processes.get(path)
-        if proc is not None and proc.exit_code() is None:
-            proc.stop()
-            return f"stopping {path.name}: it writes a final snapshot first"
-        status = read_status(path) or {}
-        pid = status.get("pid")
-        if status.get("state") != "running" or not pid_alive(pid):
-            raise UserError(f"{path.name} is not running")
-        if not _is_trainer(pid):
-            raise UserError(f"process {pid} of {path.name} is not `infiniscape train`: not stopping it")
-        os.kill(pid, signal.SIGTERM)
-        return f"stopping {path.name} (process {pid}): it writes a final snapshot first"
-
-    def scan(self, root: str | Path) -> list[RunSummary]:
-        """Runs directly under ``root`` (or ``root`` itself), most recently updated first."""
-        root = Path(root).expanduser()
-        if not root.is_dir():
-            return []
-        dirs = [root] if _is_run(root) else sorted(p for p in root.iterdir() if p.is_dir() and _is_run(p))
-        out = []
-        for d in dirs:
-            status = read_status(d)
-            d = d.resolve()
-            state = state_of(d, status, self.processes.get(d))[0]
-            s = status or {}
-            out.append(RunSummary(d, state, s.get("kimg"), s.get("total_kimg"), _mtime(d)))
-        return sorted(out, key=lambda r: r.updated, reverse=True)
-
-
-def _is_run(path: Path) -> bool:
-    return any((path / m).exists() for m in RUN_MARKERS)
+def stop(path: Path) -> str:
+    """SIGTERM to the pid in status.json of a run started elsewhere (a terminal, torchrun)."""
+    status = read_status(path) or {}
+    pid = status.get("pid")
+    if status.get("state") != "running" or not pid_alive(pid):
+        raise UserError(f"{path.name} is not running")
+    if not _is_trainer(pid):
+        raise UserError(f"process {pid} of {path.name} is not `infiniscape train`: not stopping it")
+    os.kill(pid, signal.SIGTERM)
+    return f"stopping {path.name} (process {pid}): it writes a final snapshot first"
 
 
 def _mtime(path: Path) -> float:
     times = [(path / m).stat().st_mtime for m in RUN_MARKERS if (path / m).exists()]
-    return max(times, default=time.time())
+    return max(times, default=0.0)

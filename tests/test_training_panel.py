@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from infiniscape.models.errors import UserError
+from infiniscape.run_list import TrainingRuns
+from infiniscape.run_view import JsonlTail
 from infiniscape.train.run_dir import RunDir, read_jsonl
-from infiniscape.training_runs import JsonlTail, RunWatcher, TrainForm, TrainingRuns, next_run_name, run_state
+from infiniscape.training_runs import RunWatcher, TrainForm, next_run_name, run_state
 
 imgui_bundle = pytest.importorskip("imgui_bundle")
 from imgui_bundle import imgui  # noqa: E402
@@ -53,8 +55,9 @@ def test_state_comes_from_the_status_file_and_the_process():
     assert run_state({"state": "stopped"}, False) == ("stopped", None)
     assert run_state({"state": "failed", "error": "ValueError: x"}, False) == ("crashed", "ValueError: x")
     assert run_state({"state": "running", "pid": 7}, True) == ("running", None)
+    # only a kill ends the trainer without writing a final status: no guessing, no question mark
     assert run_state({"state": "running", "pid": 7}, False) == \
-        ("crashed", "process 7 ended without a final status (killed?)")
+        ("killed", "process 7 ended without a final status; --resume continues it")
     assert run_state(None, True, has_config=False) == ("starting", None)
     assert run_state(None, True, has_config=True) == ("running", None)
 
@@ -81,7 +84,7 @@ def test_runs_started_elsewhere_are_listed_with_their_state(tmp_path):
     make("d-failed", state="failed", error="RuntimeError: boom")
     (tmp_path / "not-a-run").mkdir()
     runs = TrainingRuns().scan(tmp_path)
-    assert {r.path.name: r.state for r in runs} == {"a-done": "finished", "b-killed": "crashed",
+    assert {r.path.name: r.state for r in runs} == {"a-done": "finished", "b-killed": "killed",
                                                    "c-alive": "running", "d-failed": "crashed"}
     view = RunWatcher(tmp_path / "d-failed").poll()
     assert view.error == "RuntimeError: boom"
@@ -188,7 +191,8 @@ def test_panel_starts_watches_stops_and_opens_a_run(studio, tmp_path):
         return len(panel.plot_series().get("losses", {}).get("loss_G", ((),))[0])
 
     frames_until(s, lambda: plotted() >= 2, timeout=60)
-    assert panel.view.state == "running" and panel.view.snapshot is None
+    assert panel.view.state == "running"
+    assert panel.view.snapshot is not None  # a fresh run snapshots at its first tick: an early crash resumes
     stats = read_jsonl(out / "stats.jsonl")
     x, y = panel.plot_series()["losses"]["loss_G"]
     assert list(x) == [r["kimg"] for r in stats[:len(x)]]
