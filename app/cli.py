@@ -16,7 +16,8 @@ import os
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
-COMMANDS = ["view", "render", "export", "info", "dataset", "video", "train", "levels", "spectrum", "metrics"]
+COMMANDS = ["view", "render", "export", "info", "dataset", "video", "train", "levels", "spectrum", "metrics",
+            "runs"]
 
 
 class OneLineParser(argparse.ArgumentParser):
