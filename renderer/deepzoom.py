@@ -15,6 +15,7 @@ import io
 import math
 import shutil
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from ..models.errors import UserError
 from ..models.files import atomic_output, remove, write_error
 from .export import PngStreamWriter, check_writable, uint8_strips
+from .rank_rows import Ranks, check_same_world, is_writer
 from .world import LEVELS, World
 
 DZI_NAMESPACE = "http://schemas.microsoft.com/deepzoom/2008"
@@ -62,20 +64,28 @@ def dzi_xml(width: int, height: int, tile_size: int, overlap: int, fmt: str) -> 
 
 def export_dzi(world: World, x: int, y: int, width: int, height: int, out: str | Path,
                tile_size: int = 254, overlap: int = 1, fmt: str = "png", coarse: str = "model",
-               progress: Callable[[int], None] | None = None) -> Path:
+               progress: Callable[[int], None] | None = None, ranks: Ranks | None = None) -> Path:
     """Write the world rectangle (x, y, width, height), world pixels at full resolution, as OUT.dzi
     plus OUT_files/. The tiles are written to a hidden folder renamed into place when complete and
-    the descriptor comes last, so a failed export leaves no pyramid behind.
+    the descriptor comes last, so a failed export leaves no pyramid behind. ``ranks``: this process's
+    place in a torch.distributed group; every rank calls this, renders its share of the tile rows,
+    and only rank 0 writes.
 
     ``coarse``: "model" takes the levels 1/2, 1/4, ... from the model's own levels of detail where
     it renders them and the rectangle's corner is aligned to them; "box" averages every level from
     the full resolution (each level then agrees with the next finer one to uint8 rounding)."""
-    out = check_dzi_path(out)
+    out = check_dzi_path(out) if is_writer(ranks) else Path(out)
     check_pyramid_options(tile_size, overlap, fmt, coarse)
     if width <= 0 or height <= 0:
         raise UserError(f"size must be positive, got {width}x{height}")
     sizes = pyramid_sizes(width, height)[::-1]  # by k: sizes[k] is the level at 2^-k
     own = world_levels(world, x, y, len(sizes), coarse)
+    check_same_world(ranks, world)
+    if not is_writer(ranks):
+        for k in range(own):
+            for _ in uint8_strips(world, x >> k, y >> k, *sizes[k], k, ranks=ranks):
+                pass  # rank 0 receives them
+        return out
     files, tmp = tiles_folder(out), out.with_name(f".{out.stem}_files.partial")
     remove(tmp)  # left by a killed export
     try:
@@ -84,8 +94,9 @@ def export_dzi(world: World, x: int, y: int, width: int, height: int, out: str |
         for k in range(own):  # the world's own levels; the last one feeds the averaged chain
             lx, ly = x >> k, y >> k
             chain = Pyramid(tilers[k:] if k == own - 1 else tilers[k:k + 1])
-            for strip in uint8_strips(world, lx, ly, *sizes[k], k, progress):
-                chain.add(strip)
+            with closing(uint8_strips(world, lx, ly, *sizes[k], k, progress, ranks)) as strips:
+                for strip in strips:
+                    chain.add(strip)
             chain.finish()
         _replace(out, files, tmp, dzi_xml(width, height, tile_size, overlap, fmt))
     except BaseException as e:

@@ -1,4 +1,5 @@
-"""torch.distributed for training: one process per device under torchrun (gloo on CPU, NCCL on GPU).
+"""torch.distributed: one process per device under torchrun (gloo on CPU, NCCL on GPU), for training
+and for rendering (`render`, `export` split tile rows among the ranks: renderer/rank_rows.py).
 
 Gradients are averaged with one all-reduce per network after backward, as StyleGAN2-ADA does,
 rather than through the DistributedDataParallel wrapper: R1 differentiates D's gradient (double
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -30,9 +32,15 @@ class DistEnv:
         return self.world_size > 1
 
 
-def setup(device: str) -> DistEnv:
-    """Join the torchrun process group when launched by torchrun; ``device`` is cpu, cuda or auto."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+def launched_world_size() -> int:
+    """How many processes torchrun started (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def setup(device: str, timeout: timedelta | None = None) -> DistEnv:
+    """Join the torchrun process group when launched by torchrun; ``device`` is cpu, cuda or auto;
+    ``timeout``: how long a collective may wait for the slowest process (default: torch's)."""
+    world = launched_world_size()
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -40,7 +48,7 @@ def setup(device: str) -> DistEnv:
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timeout)
         if dev.type == "cpu":  # processes on one machine share its cores
             local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
