@@ -1,4 +1,5 @@
-"""`infiniscape export`: a world rectangle as a Deep Zoom (DZI) pyramid for OpenSeadragon."""
+"""`infiniscape export`: a world rectangle as a Deep Zoom (DZI) pyramid for OpenSeadragon; under
+torchrun the ranks share the tile rows of each level the world renders and rank 0 writes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from .common import non_negative, positive
-from .render import add_class_argument, add_rect_arguments, add_world_arguments, open_world
+from .render import add_class_argument, add_rect_arguments, add_world_arguments, check_split_noise, open_world
 
 HELP = "write a world rectangle as a Deep Zoom pyramid (OUT.dzi + OUT_files/) for OpenSeadragon"
 
@@ -30,6 +31,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .torchrun import run_on_ranks
+
+    return run_on_ranks(args.device, lambda env, device: export(args, env, device))
+
+
+def export(args: argparse.Namespace, env, device: str) -> int:
+    """This rank's part: under torchrun every rank renders its tile rows and rank 0 writes."""
     from tqdm import tqdm
 
     from infiniscape.renderer.deepzoom import (
@@ -40,16 +48,18 @@ def run(args: argparse.Namespace) -> int:
         world_tile_count,
     )
 
-    out = check_dzi_path(args.dzi)
+    out = check_dzi_path(args.dzi) if env.is_main else args.dzi
     check_pyramid_options(args.tile_size, args.overlap, args.fmt, args.coarse)
-    world = open_world(args)
+    world = open_world(args, device)
+    check_split_noise(world, env)
     width = args.width or world.tile_size
     height = args.height or world.tile_size
     total = world_tile_count(world, args.x, args.y, width, height, args.coarse)
-    with tqdm(total=total, unit="tile", desc="export", disable=args.quiet or None, file=sys.stderr) as bar:
+    quiet = args.quiet or not env.is_main
+    with tqdm(total=total, unit="tile", desc="export", disable=quiet or None, file=sys.stderr) as bar:
         export_dzi(world, args.x, args.y, width, height, out, args.tile_size, args.overlap, args.fmt,
-                   args.coarse, progress=bar.update)
-    if not args.quiet:
+                   args.coarse, progress=bar.update, ranks=env)
+    if not quiet:
         levels = len(pyramid_sizes(width, height))
         print(f"wrote {out} ({width}x{height} px at ({args.x}, {args.y}), {levels} levels, "
               f"tiles in {out.stem}_files/)", file=sys.stderr)

@@ -1,5 +1,5 @@
 """`infiniscape render`: any rectangle of the world, at zoom 1, 1/2, 1/4, ..., to a PNG or .npy,
-streamed tile row by row."""
+streamed tile row by row; under torchrun the ranks share the tile rows and rank 0 writes."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def add_world_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile-batch", type=positive("--tile-batch"), default=8, help="tiles per forward pass")
 
 
-def open_world(args: argparse.Namespace):
+def open_world(args: argparse.Namespace, device: str | None = None):
+    """The world the arguments describe, on ``device`` (default: --device)."""
     from dataclasses import replace
 
     from infiniscape.models.registry import load_model
@@ -39,7 +40,7 @@ def open_world(args: argparse.Namespace):
     overrides = {k: v for k, v in (("model", args.model), ("seed", args.seed), ("truncation", args.trunc),
                                    ("noise_mode", args.noise_mode)) if v is not None}
     scene = replace(scene, **overrides)
-    model = load_model(scene.model, device=resolve_device(args.device))
+    model = load_model(scene.model, device=device or resolve_device(args.device))
     if getattr(args, "class_idx", None) is not None:
         if not hasattr(model, "class_idx"):
             raise UserError("--class applies to conditional StyleGAN2/StyleGAN3 network pickles only")
@@ -89,29 +90,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .torchrun import run_on_ranks
+
+    return run_on_ranks(args.device, lambda env, device: render(args, env, device))
+
+
+def render(args: argparse.Namespace, env, device: str) -> int:
+    """This rank's part: under torchrun every rank renders its tile rows and rank 0 writes."""
     from tqdm import tqdm
 
     from infiniscape.renderer.export import check_output_path, export_region
     from infiniscape.renderer.levels import zoom_text
 
-    out = check_output_path(args.out)
+    out = check_output_path(args.out) if env.is_main else args.out
     if args.frame and args.level:
         raise UserError("--zoom applies to world rectangles; --frame renders the network's own frame "
                         "(drop one of them)")
-    world = open_world(args)
+    if args.frame and not env.is_main:
+        return 0  # one network frame: rank 0 alone
+    world = open_world(args, device)
     if args.frame:
         return write_frame(world, args, out)
+    check_split_noise(world, env)
     width = args.width or world.tile_size
     height = args.height or world.tile_size
     k = args.level
     total = world.tile_count(args.x >> k, args.y >> k, width, height, k)
-    with tqdm(total=total, unit="tile", desc="render", disable=args.quiet or None, file=sys.stderr) as bar:
-        export_region(world, args.x, args.y, width, height, out, progress=bar.update, zoom=2.0 ** -k)
-    if not args.quiet:
+    quiet = args.quiet or not env.is_main
+    with tqdm(total=total, unit="tile", desc="render", disable=quiet or None, file=sys.stderr) as bar:
+        export_region(world, args.x, args.y, width, height, out, progress=bar.update, zoom=2.0 ** -k,
+                      ranks=env)
+    if not quiet:
         at = f"({args.x >> k << k}, {args.y >> k << k})"
         zoom = f", zoom {zoom_text(k)}" if k else ""
         print(f"wrote {out} ({width}x{height} px at {at}{zoom}, {total} tiles)", file=sys.stderr)
     return 0
+
+
+def check_split_noise(world, env) -> None:
+    """Random noise comes from each process's own generator, so ranks could not agree with one process."""
+    if env.active and world.scene.noise_mode == "random":
+        raise UserError("--noise-mode random draws from each process's own random generator, so a render "
+                        "split among ranks would differ from one process's: use const or none under torchrun")
 
 
 def write_frame(world, args: argparse.Namespace, out) -> int:
