@@ -17,7 +17,7 @@ import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
 COMMANDS = ["view", "render", "export", "info", "dataset", "video", "train", "levels", "spectrum", "metrics",
-            "runs"]
+            "runs", "invert"]
 
 
 class OneLineParser(argparse.ArgumentParser):

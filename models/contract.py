@@ -106,6 +106,7 @@ class Capabilities:
     noise: bool = True
     layer_capture: bool = True
     style_fusion: bool = True
+    inversion: bool = False  # window_cells / render_window_from: latents fitted to an image
 
 
 class LatentSource(Protocol):
@@ -167,6 +168,7 @@ class InfiniteGenerator(abc.ABC):
     fields: dict[str, FieldSpec]
     capabilities: Capabilities
     levels: int = 1  # levels 0 .. levels - 1 come from render() itself
+    window_align: int = 1  # window_cells / render_window_from take windows on this grid (world px)
     # Where the studio opens: (zoom, world x, world y of the view centre) at which the model looks
     # as it was trained to look (a model of 64 px frames is best seen enlarged)
     opening_view: tuple[float, float, float] = (1.0, 0.0, 0.0)
@@ -200,3 +202,14 @@ class InfiniteGenerator(abc.ABC):
 
     def fields_in_group(self, group: str) -> list[FieldSpec]:
         return [f for f in self.fields.values() if f.group == group]
+
+    # -- inversion (capabilities.inversion) ------------------------------------------------------
+    def window_cells(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
+        """Every cell a full-resolution window's render reads, per field: what fitting it can change."""
+        raise NotImplementedError(f"{self.family} models cannot be inverted")
+
+    def render_window_from(self, x: int, y: int, width: int, height: int, latents: LatentSource,
+                           settings: RenderSettings, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The window as float32 [3, height, width], differentiable in ``values``: tensors
+        [C, rows, cols] over window_cells' ranges that replace the latents' cells there."""
+        raise NotImplementedError(f"{self.family} models cannot be inverted")

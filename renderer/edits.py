@@ -95,9 +95,6 @@ class RemoveAnchor:
         return f"remove style anchor {self.index}"
 
 
-Action = Resample | AddAnchor | MoveAnchor | SetAnchorReach | RemoveAnchor
-
-
 @dataclass(frozen=True)
 class CellBlock:
     """Final values of a block of cells of one field, pasted over the lattice."""
@@ -109,6 +106,24 @@ class CellBlock:
     @property
     def nbytes(self) -> int:
         return self.values.nbytes
+
+
+@dataclass(frozen=True, eq=False)
+class PlaceImage:
+    """Images placed in the world by inversion (renderer.inversion): the cells fitted so the world
+    shows each image in its rectangle and continues it beyond; several images fitted together are
+    connected. Stored as the fitted cells themselves, so applying it is exact and undo is a block swap."""
+
+    blocks: tuple[CellBlock, ...]
+    rects: tuple[Rect, ...]  # where the images are, world x, y, width, height
+    images: tuple[str, ...]  # their file names (for the history and the scene file)
+
+    def describe(self) -> str:
+        names = " + ".join(self.images)
+        return f"place {names} at " + ", ".join(f"({x}, {y}) {w}x{h}" for x, y, w, h in self.rects)
+
+
+Action = Resample | PlaceImage | AddAnchor | MoveAnchor | SetAnchorReach | RemoveAnchor
 
 
 class EditedLatents:

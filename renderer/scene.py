@@ -7,19 +7,22 @@ names the first bad one, e.g. ``edits[2].resample.rect: expected [x, y, width, h
 from __future__ import annotations
 
 import hashlib
-import os
+import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from ..models.contract import StyleMix
+from ..models.contract import CellRange, StyleMix
 from ..models.errors import UserError
+from ..models.files import atomic_output
 from ..models.registry import DEFAULT_MODEL
 from ..models.safe_yaml import load_yaml, short_repr
-from .edits import FIELD_GROUPS, Resample, StyleAnchor
+from .edits import FIELD_GROUPS, CellBlock, PlaceImage, Resample, StyleAnchor
 from .fusion import SHAPES, FusionParams
-from .limits import MAX_FEATHER, MAX_REACH, LimitError, check_int, check_number, check_rect
+from .limits import MAX_EDIT_VALUES, MAX_FEATHER, MAX_REACH, LimitError, check_int, check_number, check_rect
 
 VERSION = 1
 NOISE_MODES = ("world", "off", "random")  # "random": official networks' fresh noise per render
@@ -34,14 +37,24 @@ class Scene:
     class_idx: int | None = None  # conditional networks: the class label
     style_mix: StyleMix | None = None  # StyleGAN families: ws [lo, hi) from a second seed
     seed_offset: tuple[float, float] = (0.0, 0.0)  # official networks: fractional shift on the seed plane
-    edits: list[Resample] = field(default_factory=list)
+    edits: list[Resample | PlaceImage] = field(default_factory=list)
     styles: list[StyleAnchor] = field(default_factory=list)
     fusion: FusionParams = field(default_factory=FusionParams)
     model_hash: str | None = None  # sha256 of the checkpoint or config the scene was made with
 
-    def to_dict(self) -> dict:
+    def to_dict(self, sidecars: dict[int, tuple[str, str]] | None = None) -> dict:
+        """The scene as YAML data; ``sidecars`` names the cell file (name, sha256) of each placed
+        image edit, by edit index (Scene.save writes them)."""
         def rect(r):
             return None if r is None else [int(v) for v in r]
+
+        def entry(i: int, e) -> dict:
+            if isinstance(e, PlaceImage):
+                name, digest = (sidecars or {}).get(i, (None, None))
+                return {"image": {"files": list(e.images), "rects": [rect(r) for r in e.rects],
+                                  "cells": name, "sha256": digest}}
+            return {"resample": {"field": e.field, "rect": rect(e.rect), "seed": int(e.seed),
+                                 "stats_rect": rect(e.stats_rect), "feather": int(e.feather)}}
 
         return {
             "version": VERSION,
@@ -58,9 +71,7 @@ class Scene:
             "fusion": {"radius": self.fusion.radius, "step": self.fusion.step, "shape": self.fusion.shape,
                        "band": self.fusion.band,
                        **({"blur": self.fusion.blur} if self.fusion.blur is not None else {})},
-            "edits": [{"resample": {"field": e.field, "rect": rect(e.rect), "seed": int(e.seed),
-                                    "stats_rect": rect(e.stats_rect), "feather": int(e.feather)}}
-                      for e in self.edits],
+            "edits": [entry(i, e) for i, e in enumerate(self.edits)],
             "styles": [{"at": [float(a.at[0]), float(a.at[1])],
                         **({"seed": int(a.seed)} if a.seed is not None else {}),
                         **({"pick": [float(a.pick[0]), float(a.pick[1])]} if a.pick is not None else {}),
@@ -72,14 +83,57 @@ class Scene:
     def save(self, path: str | Path) -> Path:
         """Write atomically: a crash mid-save never leaves a half-written scene."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None))
-            os.replace(tmp, path)
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise UserError(f"cannot save scene to {path}: {e.strerror or e}") from None
+        sidecars = {}
+        for i, e in enumerate(self.edits):  # the fitted cells of placed images, one .npz each
+            if isinstance(e, PlaceImage):
+                data = cells_npz(e.blocks)
+                digest = hashlib.sha256(data).hexdigest()
+                name = f"{path.stem}.cells-{digest[:12]}.npz"
+                with atomic_output(path.with_name(name)) as tmp:
+                    tmp.write_bytes(data)
+                sidecars[i] = (name, digest)
+        with atomic_output(path) as tmp:
+            tmp.write_text(yaml.safe_dump(self.to_dict(sidecars), sort_keys=False, default_flow_style=None))
         return path
+
+
+def cells_npz(blocks: tuple[CellBlock, ...]) -> bytes:
+    """Cell blocks as .npz bytes: per block i, field_i (str), cells_i [x0, y0, x1, y1], values_i."""
+    arrays = {}
+    for i, b in enumerate(blocks):
+        arrays[f"field_{i}"] = np.array(b.field)
+        arrays[f"cells_{i}"] = np.array([b.cells.x0, b.cells.y0, b.cells.x1, b.cells.y1], np.int64)
+        arrays[f"values_{i}"] = np.ascontiguousarray(b.values, np.float32)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def read_cells_npz(path: Path, digest: str, where: str) -> tuple[CellBlock, ...]:
+    """The blocks of a sidecar file, checked against the scene's sha256 and for sane contents."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SceneError(f"{where}: cannot read its cell file {path.name}: {e.strerror or e}") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise SceneError(f"{where}: cell file {path.name} does not match the scene's sha256 (changed, or "
+                         "from another scene); restore it or remove this edit")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            n = sum(1 for k in z.files if k.startswith("field_"))
+            blocks = []
+            for i in range(n):
+                x0, y0, x1, y1 = (int(v) for v in z[f"cells_{i}"])
+                values = z[f"values_{i}"]
+                rows, cols = y1 - y0, x1 - x0
+                if values.ndim != 3 or values.shape[1:] != (rows, cols) or values.size > MAX_EDIT_VALUES \
+                        or not np.isfinite(values).all():
+                    raise ValueError(f"block {i} is malformed")
+                blocks.append(CellBlock(str(z[f"field_{i}"]), CellRange(x0, y0, x1, y1),
+                                        values.astype(np.float32)))
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as e:
+        raise SceneError(f"{where}: cell file {path.name} is not readable ({str(e)[:80]})") from None
+    return tuple(blocks)
 
 
 def model_hash(model: str) -> str | None:
@@ -110,7 +164,7 @@ def load_scene(path: str | Path) -> Scene:
         at = f" (line {where.line + 1})" if where else ""
         raise UserError(f"{path}: not valid YAML{at}: {getattr(e, 'problem', None) or e}") from None
     try:
-        return scene_from_dict(data)
+        return scene_from_dict(data, path.parent)
     except SceneError as e:
         raise UserError(f"{path}: {e}") from None
 
@@ -164,7 +218,28 @@ def _keys(d, where: str, allowed: set[str], required: set[str] = frozenset()) ->
     return d
 
 
-def scene_from_dict(data) -> Scene:
+def _place_image(e: dict, w: str, base: Path | None) -> PlaceImage:
+    _keys(e, w, {"image"}, {"image"})
+    keys = {"files", "rects", "cells", "sha256"}
+    d = _keys(e["image"], f"{w}.image", keys, keys)
+    _check(isinstance(d["rects"], list) and 0 < len(d["rects"]) <= 16, f"{w}.image.rects",
+           "1 to 16 rectangles", d["rects"])
+    rects = tuple(_rect(r, f"{w}.image.rects") for r in d["rects"])
+    files = d["files"]
+    _check(isinstance(files, list) and len(files) == len(rects) and all(isinstance(f, str) and len(f) < 4096
+                                                                       for f in files),
+           f"{w}.image.files", "one file name per rectangle", files)
+    name, digest = d["cells"], d["sha256"]
+    _check(isinstance(name, str) and Path(name).name == name and name.endswith(".npz"), f"{w}.image.cells",
+           "the name of a .npz file next to the scene", name)
+    _check(isinstance(digest, str) and len(digest) == 64, f"{w}.image.sha256", "a sha256 hex digest", digest)
+    if base is None:
+        raise SceneError(f"{w}: a placed image's cells live in a file next to the scene; load it from a file")
+    return PlaceImage(read_cells_npz(base / name, digest, w), rects, tuple(files))
+
+
+def scene_from_dict(data, base: Path | None = None) -> Scene:
+    """A scene from its YAML data; ``base`` is the scene file's folder (sidecar cell files live there)."""
     d = _keys(data, "scene", {"version", "model", "model_hash", "seed", "truncation", "noise_mode", "edits",
                               "styles", "fusion", "class", "style_mix", "seed_offset"}, {"version", "model"})
     _check(d["version"] == VERSION, "version", f"{VERSION}", d["version"])
@@ -199,6 +274,9 @@ def scene_from_dict(data) -> Scene:
     _check(isinstance(edits, list), "edits", "a list", edits)
     for i, e in enumerate(edits):
         w = f"edits[{i}]"
+        if isinstance(e, dict) and "image" in e:
+            scene.edits.append(_place_image(e, w, base))
+            continue
         _keys(e, w, {"resample"}, {"resample"})
         r = _keys(e["resample"], f"{w}.resample", {"field", "rect", "seed", "stats_rect", "feather"},
                   {"field", "rect", "seed"})

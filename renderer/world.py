@@ -21,6 +21,7 @@ from .edits import (
     CellBlock,
     EditedLatents,
     MoveAnchor,
+    PlaceImage,
     RemoveAnchor,
     Resample,
     SetAnchorReach,
@@ -68,7 +69,7 @@ class WorldState:
 
     latents: EditedLatents
     anchors: tuple[StyleAnchor, ...]
-    edits: tuple[Resample, ...]
+    edits: tuple[Resample | PlaceImage, ...]
 
     @property
     def edit_bytes(self) -> int:
@@ -183,8 +184,16 @@ class World:
         """Apply an action on top of the current state (dropping any redo tail); returns the tiles
         whose pixels it can change, exactly."""
         state = self.state
-        if isinstance(action, Resample):
-            blocks = resample_blocks(self.model, state.latents, action)
+        if isinstance(action, Resample | PlaceImage):
+            if isinstance(action, PlaceImage):
+                blocks = action.blocks
+                for b in blocks:
+                    spec = self.model.fields.get(b.field)
+                    if spec is None or b.values.shape[0] != spec.channels:
+                        raise UserError(f"the placed image's cells were fitted for another model (field "
+                                        f"{b.field[:20]!r}): place the image again on this model")
+            else:
+                blocks = resample_blocks(self.model, state.latents, action)
             new = replace(state, latents=state.latents.with_blocks(blocks), edits=state.edits + (action,))
             changed = self._tiles_reading_blocks(blocks)
         else:

@@ -39,6 +39,7 @@ class NativeModel(InfiniteGenerator):
         self.plans = generator.synthesis.plans  # one per level of detail
         self.plan = self.plans[0]
         self.levels = len(self.plans)
+        self.window_align = self.cfg.base_scale
         cfg = self.cfg
         fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style", kind="point"),
                   FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
@@ -47,7 +48,7 @@ class NativeModel(InfiniteGenerator):
                        for i, g in enumerate(self.plan.conv_noise)]
         self.fields = {f.name: f for f in fields}
         self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
-                                         input_transform=False, noise=cfg.noise)
+                                         input_transform=False, noise=cfg.noise, inversion=True)
         self._lattice_styles = LatticeStyleMap()
         self.trained = trained or {}  # the checkpoint's record: kimg, frames, command
         self.opening_view = self._opening_view()
@@ -140,6 +141,42 @@ class NativeModel(InfiniteGenerator):
                                  truncation=settings.truncation, level=level)
             out.append(rgb[:, :, o:o + h, o:o + w])
         return torch.cat(out).float().clamp(-1.0, 1.0).cpu()
+
+    # -- inversion --------------------------------------------------------------------------------
+    def window_cells(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
+        """The cells window_inputs reads at full resolution (the computed margins included)."""
+        self._check_window(x, y, width, height)
+        plan = self.plan
+        out = {"local": self._cells(plan.input, x, y, width, height),
+               "style": lattice_anchor_cells(self.fields["style"], *self._style_box(x, y, width, height))}
+        if self.cfg.noise:
+            for i, g in enumerate(plan.conv_noise):
+                out[f"noise{i}"] = self._cells(g, x, y, width, height)
+        return out
+
+    def render_window_from(self, x: int, y: int, width: int, height: int, latents: LatentSource,
+                           settings: RenderSettings, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        inp = self.window_inputs(x, y, width, height, latents, settings)
+        dev = self.device
+
+        def given(name: str, array: np.ndarray) -> torch.Tensor:
+            return values[name].to(dev) if name in values else torch.from_numpy(array).to(dev)
+
+        c = self.cfg.local_channels
+        x_in = torch.cat([given("local", inp["x"][:c]), torch.from_numpy(inp["x"][c:]).to(dev)])
+        z = torch.from_numpy(inp["z"]).to(dev)
+        if "style" in values:  # the lattice's codes come first, fusion anchors' codes after them
+            lattice = values["style"].to(dev)
+            lattice = lattice.reshape(lattice.shape[0], -1).T
+            z = torch.cat([lattice, z[lattice.shape[0]:]])
+        noises = [None if n is None else given(f"noise{i}", n)[None] for i, n in enumerate(inp["noises"])]
+        def weights(key: str) -> list[torch.Tensor]:
+            return [torch.from_numpy(w).to(dev)[None] for w in inp[key]]
+
+        rgb = self.generator(x_in[None], z[None], weights("conv_weights"), weights("rgb_weights"), noises,
+                             truncation=settings.truncation)
+        o = -self.plan.output.offset
+        return rgb[0, :, o:o + height, o:o + width].float()
 
     def window_inputs(self, x: int, y: int, width: int, height: int, latents: LatentSource,
                       settings: RenderSettings, level: int = 0) -> dict:
