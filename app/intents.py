@@ -23,6 +23,7 @@ class Intents:
     jump: int | None = None  # history position to go to
     save_view: tuple[str, int] | None = None  # (path, scale)
     export: tuple[tuple[int, int, int, int], str, float] | None = None  # (world rect, path, zoom 2^-k)
+    place_image: tuple[str, tuple[int, int, int, int], int] | None = None  # (image file, world rect, steps)
     fusion: object | None = None  # a renderer.fusion.FusionParams for every style anchor
     settings: dict | None = None  # scene-wide knobs to change (World.with_settings): truncation, ...
     # standing settings, written every frame by their widget
