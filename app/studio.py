@@ -357,7 +357,8 @@ class Studio:
 
         world = self.world
         if not world.model.capabilities.inversion:
-            raise UserError(f"{world.model.family} models cannot be inverted: open a native model")
+            raise UserError(f"{world.model.family} models cannot be inverted: "
+                            "open a native or InfinityGAN model")
         if self.placing is not None:
             raise UserError("an image is being placed already: wait for it, or cancel it")
         x, y, w, h = rect

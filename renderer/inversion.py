@@ -125,7 +125,7 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
     o = options or FitOptions()
     model = world.model
     if not model.capabilities.inversion:
-        raise UserError(f"{model.family} models cannot be inverted: load a native model")
+        raise UserError(f"{model.family} models cannot be inverted: load a native or InfinityGAN model")
     if not targets:
         raise UserError("nothing to place: give at least one image")
     for t in targets:

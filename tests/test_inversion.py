@@ -135,3 +135,23 @@ def test_bad_invert_input_is_one_line(tmp_path, capsys, argv, expected):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and expected in err, err
     assert not (tmp_path / "o.yaml").exists()
+
+
+def test_infinitygan_worlds_take_placed_images_with_the_same_edit_semantics(tmp_path):
+    from test_infinitygan import STATE, write_checkpoint
+
+    from infiniscape.models.registry import load_model
+
+    model = load_model(write_checkpoint(tmp_path / "logs/tiny/ckpt/best_fid.pth.tar", STATE))
+    assert model.capabilities.inversion
+    other = World(model, Scene(seed=4)).render(40, 10, 40, 32)
+    world = World(model, Scene(seed=1))
+    area = (-96, -96, 288, 224)
+    original = world.render(*area)
+    target = Target(other, 8, -8, "other")
+    result = fit_images(world, [target], FitOptions(steps=25, lr=0.1))
+    assert {b.field for b in result.action.blocks} >= {"local", "style", "noise0"}
+    world.apply(result.action)
+    assert psnr(world.render(*target.rect), other) > psnr(original[88:120, 104:144], other) + 3
+    world.undo()
+    assert np.array_equal(world.render(*area), original)

@@ -69,7 +69,7 @@ class InfinityGANCanvas(InfiniteGenerator):
         self.fields = {f.name: f for f in fields}
         self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
                                          input_transform=False, noise=True, layer_capture=True,
-                                         style_fusion=True)
+                                         style_fusion=True, inversion=True)
         self._lattice_styles = LatticeStyleMap()
         self._w_avg: torch.Tensor | None = None
 
@@ -189,11 +189,48 @@ class InfinityGANCanvas(InfiniteGenerator):
         weights = {kind: [plan.weights(geo.centres(g, *wx[:2]), geo.centres(g, *wy[:2])) for g in gs]
                    for kind, gs in self._style_grids().items()}
         need_x, need_y = self._needed(wx[2], width)["style"], self._needed(wy[2], height)["style"]
-        z, weights = _compact_styles(np.asarray(plan.z, np.float32), weights, need_x, need_y)
+        z, weights, kept = _compact_styles(np.asarray(plan.z, np.float32), weights, need_x, need_y)
         noises = [latents.cells(self.fields[f"noise{i}"], self._cells(g, wx, wy))
                   if settings.noise_mode == "world" else None for i, g in enumerate(geo.conv_outputs)]
         return {"z_local": z_local, "coords": coords, "z": z, "weights": weights, "noises": noises,
-                "crop": (wy[2], wx[2])}
+                "crop": (wy[2], wx[2]), "kept": kept}
+
+    # -- inversion ----------------------------------------------------------------------------------------
+    def window_cells(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
+        """The cells window_inputs reads (the whole patch windows, margins included)."""
+        wx, wy = self._windows(x, y, width, height)
+        geo = self.geometry
+        out = {"local": self._cells(geo.z_local, wx, wy),
+               "style": lattice_anchor_cells(self.fields["style"], *self._style_box(wx, wy))}
+        for i, g in enumerate(geo.conv_outputs):
+            out[f"noise{i}"] = self._cells(g, wx, wy)
+        return out
+
+    def render_window_from(self, x: int, y: int, width: int, height: int, latents: LatentSource,
+                           settings: RenderSettings, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        inp = self.window_inputs(x, y, width, height, latents, settings)
+        dev = self.device
+
+        def given(name: str, array: np.ndarray) -> torch.Tensor:
+            return values[name].to(dev) if name in values else torch.from_numpy(array).to(dev)
+
+        z = torch.from_numpy(inp["z"])
+        if "style" in values:  # the lattice's codes first, fusion anchors' after; then the kept ones
+            full = (settings.style_map or self._lattice_styles).plan(
+                self._style_box(*self._windows(x, y, width, height)), latents, self.fields["style"]).z
+            lattice = values["style"].to(dev)
+            lattice = lattice.reshape(lattice.shape[0], -1).T
+            z = torch.cat([lattice, torch.from_numpy(np.asarray(full, np.float32)[lattice.shape[0]:])])
+            z = z[torch.from_numpy(inp["kept"])]
+        weights = {kind: [torch.from_numpy(np.ascontiguousarray(w)).to(dev)[None] for w in ws]
+                   for kind, ws in inp["weights"].items()}
+        noises = [None if n is None else given(f"noise{i}", n)[None] for i, n in enumerate(inp["noises"])]
+        w_avg = self.w_avg() if settings.truncation != 1 else None
+        coords = torch.from_numpy(inp["coords"]).to(dev)[None]
+        rgb = self.generator(given("local", inp["z_local"])[None], coords, z.to(dev)[None], weights, noises,
+                             truncation=settings.truncation, w_avg=w_avg)
+        ny, nx = inp["crop"]
+        return rgb[0, :, ny:ny + height, nx:nx + width].float()
 
     def forward_inputs(self, inputs: list[dict], truncation: float = 1.0) -> torch.Tensor:
         """One forward pass over same-shaped windows -> the generator's full outputs [B, 3, H, W]."""
@@ -243,10 +280,11 @@ def _compact_styles(z: np.ndarray, weights: dict[str, list[np.ndarray]], need_x:
     if not keep.any():
         raise UserError("the style map gives no weight to any code in this window")
     z, lo, hi = z[keep], lo[keep], hi[keep]
+    kept = np.flatnonzero(keep)  # which of the plan's codes remain (inversion maps them back to cells)
     if np.array_equal(lo, hi):
         const = lo.astype(np.float32)[:, None, None]
-        return z, {kind: [const] * len(ws) for kind, ws in weights.items()}
-    return z, {kind: [np.ascontiguousarray(w[keep]) for w in ws] for kind, ws in weights.items()}
+        return z, {kind: [const] * len(ws) for kind, ws in weights.items()}, kept
+    return z, {kind: [np.ascontiguousarray(w[keep]) for w in ws] for kind, ws in weights.items()}, kept
 
 
 def load_infinitygan(path: str | Path, device: str | torch.device = "cpu") -> InfinityGANCanvas:
