@@ -258,6 +258,15 @@ def test_a_render_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     assert list((tmp_path / "after").iterdir()) == []
 
 
+def test_a_dataset_on_a_full_disk_is_one_line_and_leaves_no_partial_zip(tmp_path):
+    out = tmp_path / "disk" / "data.zip"
+    argv = ["dataset", "--source", "procedural", "--count", "200", "--resolution", "64", "--dest", str(out)]
+    rc, err = on_small_disk(tmp_path, 128, "true", argv)
+    assert rc == 2 and err.strip().endswith(f"disk full: cannot write {out}; free some space and try again "
+                                            "(nothing half-written was left)"), err
+    assert list((tmp_path / "after").iterdir()) == []
+
+
 def test_training_on_a_full_disk_keeps_its_snapshots_and_says_so(tmp_path):
     run = tmp_path / "run"
     first = subprocess.run([sys.executable, "-m", "infiniscape", "train", "--data", "procedural", "--config",

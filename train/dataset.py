@@ -228,14 +228,15 @@ class _ZipWriter:
         self.zip.close()
         os.replace(self.tmp, self.dest)
 
-    def abort(self) -> None:
-        """Remove the partial zip even when closing it fails (a full disk): it must not keep the
-        disk full."""
+    def abort(self, error: BaseException) -> BaseException:
+        """Remove the partial zip even when closing it fails (a full disk: it must not keep the disk
+        full); returns the exception to raise (a failed write as write_error's one line)."""
         try:
             self.zip.close()
         except Exception:
             pass
         remove(self.tmp)
+        return write_error(error, self.dest) if isinstance(error, OSError) else error
 
 
 def convert_dataset(source: str | os.PathLike, dest_zip: str | os.PathLike, resolution: int,
@@ -263,10 +264,7 @@ def convert_dataset(source: str | os.PathLike, dest_zip: str | os.PathLike, reso
                 progress(i + 1, len(src.names))
         writer.close(with_labels=labels is not None)
     except BaseException as e:
-        writer.abort()
-        if isinstance(e, OSError):
-            raise write_error(e, dest_zip) from None
-        raise
+        raise writer.abort(e) from None
     return report
 
 
@@ -306,7 +304,6 @@ def export_procedural(dest_zip: str | os.PathLike, resolution: int, count: int, 
             if progress:
                 progress(i + 1, count)
         writer.close(with_labels=False)
-    except BaseException:
-        writer.abort()
-        raise
+    except BaseException as e:
+        raise writer.abort(e) from None
     return report
