@@ -48,12 +48,21 @@ def is_split(ranks: Ranks | None) -> bool:
     return ranks is not None and ranks.world_size > 1
 
 
+# The last status point's collective, kept referenced: a gloo worker thread that dropped the last
+# reference would free its tensor, which needs the GIL, and a thread cannot take the GIL once the
+# interpreter is finalizing (std::terminate, SIGABRT at exit: seen under torchrun on a loaded CPU).
+# A status point is every rank's last collective, and the ones before it were freed while it waited.
+_last_status: list[dist.Work] = []
+
+
 def _status(ranks: Ranks, failed: bool, check: int) -> tuple[int | None, bool]:
     """One status point -> (lowest failing rank or None, whether every rank passed the same check)."""
     n = ranks.world_size
     vote = [n - ranks.rank if failed else 0, check, -check]  # MAX of each: lowest failer, max, -min
     t = torch.tensor(vote, dtype=torch.int64, device=_comm_device(ranks))
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    work = dist.all_reduce(t, op=dist.ReduceOp.MAX, async_op=True)
+    work.wait()
+    _last_status[:] = [work]
     first, high, neg_low = (int(v) for v in t.tolist())
     return (n - first if first else None), high == -neg_low
 
