@@ -179,3 +179,44 @@ def test_a_failure_mid_output_stops_every_rank_at_the_next_round(tmp_path, fail,
     assert [code for code, _ in outcome] == reported
     received = {"render": "[0, 1, 2, 3]", "write": "[0, 1]"}[fail]  # rows 4, 5 never reach rank 0
     assert [rows for _, rows in outcome] == [received, "[]"]
+
+
+# -- metrics: fid and kid share their generated tiles -----------------------------------------------
+def _tiles_worker(rank: int, port: int, folder: str) -> None:
+    from infiniscape.commands.metrics import sample_tile_images
+    from infiniscape.commands.torchrun import run_on_ranks
+    from infiniscape.models.registry import load_model
+    from infiniscape.renderer.analysis.average import sample_tiles
+    from infiniscape.renderer.scene import Scene
+    from infiniscape.renderer.world import World
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE="2", LOCAL_WORLD_SIZE="2")
+
+    def body(env, device) -> int:
+        world = World(load_model("tiny"), Scene(seed=3), tile_batch=2)
+        images = sample_tile_images(world, sample_tiles(7, seed=1), env)
+        np.save(Path(folder, f"rank{rank}.npy"), np.zeros(0) if images is None else images)
+        return 0
+
+    assert run_on_ranks("cpu", body) == 0
+
+
+def test_fid_tiles_rendered_by_two_ranks_are_one_process_tiles(tmp_path, tiny):
+    from infiniscape.renderer.analysis.average import sample_tiles, world_tiles
+    from infiniscape.renderer.scene import Scene
+    from infiniscape.renderer.world import World
+
+    mp.start_processes(_tiles_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
+    alone = np.stack(list(world_tiles(World(tiny, Scene(seed=3), tile_batch=2), sample_tiles(7, seed=1))))
+    split = np.load(tmp_path / "rank0.npy")
+    assert split.shape == (7, 64, 64, 3) and split.tobytes() == alone.tobytes()
+    assert np.load(tmp_path / "rank1.npy").size == 0  # rank 0 alone holds them
+
+
+def test_metrics_that_run_in_one_process_are_refused_under_torchrun():
+    ranks = _two_ranks(lambda r: ["metrics", "--model", "tiny", "--metric", "seams,kid"])
+    assert [p.returncode for p in ranks] == [2, 2]
+    assert "".join(p.stderr for p in ranks).splitlines() == [
+        "infiniscape metrics: error: under torchrun only fid and kid are split among ranks: run seams in one "
+        "process, without torchrun"]

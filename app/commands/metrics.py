@@ -1,4 +1,10 @@
-"""`infiniscape metrics`: equivariance PSNRs, seam score and (delegated) FID/KID, one line each."""
+"""`infiniscape metrics`: equivariance PSNRs, seam score and (delegated) FID/KID, one line each.
+
+Under torchrun only fid and kid are split among the ranks: their generated images are world tiles,
+rendered one batch per rank in turn and gathered on rank 0 in order (renderer/rank_rows.py), which
+computes the same numbers as one process. The other metrics reduce a few large samples (seam
+regions, 8192 px strips, equivariance windows) drawn in loops of their own and run in one process.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ HELP = ("measure a model: eqt_int, eqt_frac, eqr (PSNR dB), seams (1.0 = invisib
         "(~0 = the world repeats), fid, kid")
 EQ_METRICS = ("eqt_int", "eqt_frac", "eqr")
 ALL_METRICS = EQ_METRICS + ("seams", "repetition", "fid", "kid")
+SPLIT_METRICS = ("fid", "kid")  # what torchrun's ranks share
 
 
 def _metric_list(text: str) -> list[str]:
@@ -36,11 +43,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .torchrun import run_on_ranks
+
+    return run_on_ranks(args.device, lambda env, device: measure(args, env, device))
+
+
+def measure(args: argparse.Namespace, env, device: str) -> int:
+    """This rank's part: under torchrun the ranks render fid/kid's tiles and rank 0 prints."""
     from infiniscape.models.errors import UserError
 
-    from .render import open_world
+    from .render import check_split_noise, open_world
 
-    world = open_world(args)
+    alone = [m for m in args.metric if m not in SPLIT_METRICS]
+    if env.active and alone:
+        raise UserError(f"under torchrun only {' and '.join(SPLIT_METRICS)} are split among ranks: run "
+                        f"{', '.join(alone)} in one process, without torchrun")
+    world = open_world(args, device)
+    check_split_noise(world, env)
     eq = [m for m in args.metric if m in EQ_METRICS]
     if eq:
         from infiniscape.renderer.analysis.equivariance import transformable
@@ -65,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
                   f"worst of {len(strips)} strips of 8192x64 px at y -32..32: strip x {x}, windows "
                   f"{r.shift} px apart; ~0 = a repeat)", flush=True)
         else:
-            print(f"{name}: {_fid_kid(name, world, args, UserError)}", flush=True)
+            score = _fid_kid(name, world, args, UserError, env)
+            if env.is_main:
+                print(f"{name}: {score}", flush=True)
     if eq:
         from infiniscape.renderer.analysis.equivariance import equivariance_metrics, transformable
 
@@ -87,9 +108,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fid_kid(name: str, world, args: argparse.Namespace, UserError) -> str:
+def _fid_kid(name: str, world, args: argparse.Namespace, UserError, env) -> str | None:
     """FID/KID of world tiles against the dataset; the Inception features and statistics are
-    infiniscape.train.metrics' (imported lazily: it needs the metrics extra)."""
+    infiniscape.train.metrics' (imported lazily: it needs the metrics extra). Under torchrun every
+    rank renders its share of the tiles and only rank 0 reads the dataset and scores (else None)."""
     if not args.data:
         raise UserError(f"{name} compares with real images: pass --data (folder, .zip or procedural)")
     try:
@@ -105,6 +127,29 @@ def _fid_kid(name: str, world, args: argparse.Namespace, UserError) -> str:
     from infiniscape.renderer.analysis.average import sample_tiles, world_tiles
     from infiniscape.train.dataset import open_dataset
 
-    real = real_images(open_dataset(args.data, world.tile_size), args.samples)
-    fake = np.stack(list(world_tiles(world, sample_tiles(args.samples, args.sample_seed))))
+    data = open_dataset(args.data, world.tile_size) if env.is_main else None
+    tiles = sample_tiles(args.samples, args.sample_seed)
+    if env.active:
+        fake = sample_tile_images(world, tiles, env)
+    else:
+        fake = np.stack(list(world_tiles(world, tiles)))
+    if not env.is_main:
+        return None
+    real = real_images(data, args.samples)
     return f"{stat(features(real), features(fake)):.4f}"
+
+
+def sample_tile_images(world, tiles, env):
+    """uint8 [N, T, T, 3] of the tiles on rank 0 (None elsewhere): batch i of ``tile_batch`` tiles
+    rendered on rank i % ranks, the batches world_tiles renders, so the images are one process's."""
+    import numpy as np
+
+    from infiniscape.renderer.analysis.average import world_tiles
+    from infiniscape.renderer.rank_rows import rows_on_ranks
+
+    b, t = world.tile_batch, world.tile_size
+    batches = [tiles[i:i + b] for i in range(0, len(tiles), b)]
+    rows = rows_on_ranks(env, len(batches), lambda i: np.stack(list(world_tiles(world, batches[i]))),
+                         lambda i: (len(batches[i]), t, t, 3), np.dtype(np.uint8))
+    images = list(rows)
+    return np.concatenate(images) if env.is_main else None
