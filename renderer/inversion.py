@@ -144,6 +144,15 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
               or (o.noise and model.fields[n].group == "noise")]
     params = {n: torch.from_numpy(latents.cells(model.fields[n], ranges[n]).copy()).requires_grad_(True)
               for n in fitted}
+    # local latents beyond the window fade from fitted to the world's own over the network's margin,
+    # so the fitted content hands over to the world gradually instead of ending in a block edge
+    fade = {n: torch.from_numpy(_fade(model.fields[n], ranges[n], window)) for n in fitted
+            if model.fields[n].group == "local"}
+    own = {n: params[n].detach().clone() for n in fade}
+
+    def values() -> dict[str, torch.Tensor]:
+        return {n: own[n] + fade[n] * (v - own[n]) if n in fade else v for n, v in params.items()}
+
     noise_names = [n for n in fitted if model.fields[n].group == "noise"]
     crops = [(t.y - wy, t.x - wx, torch.from_numpy(t.pixels).permute(2, 0, 1)) for t in targets]
     target_features = None
@@ -155,7 +164,8 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
     opt = torch.optim.Adam(params.values(), lr=o.lr)
 
     def edit() -> PlaceImage:
-        blocks = tuple(CellBlock(n, ranges[n], params[n].detach().numpy().astype(np.float32).copy())
+        now = values()
+        blocks = tuple(CellBlock(n, ranges[n], now[n].detach().numpy().astype(np.float32).copy())
                        for n in fitted)
         return PlaceImage(blocks, tuple(t.rect for t in targets), tuple(t.name for t in targets))
 
@@ -171,7 +181,8 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
             break
         for g in opt.param_groups:
             g["lr"] = o.lr * _ramp(t)
-        img = model.render_window_from(*window, latents, settings, params)
+        current = values()
+        img = model.render_window_from(*window, latents, settings, current)
         loss = torch.zeros(())
         for i, (dy, dx, target) in enumerate(crops):
             h, w = target.shape[1:]
@@ -184,7 +195,7 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
                     (a - b).square().mean() for a, b in zip(ours, target_features[i], strict=True))
         for n in fitted:
             if n not in noise_names:  # standard normal: mean 0, std 1, and each cell's code of norm ~ sqrt(C)
-                v = params[n]
+                v = current[n]
                 norms = v.flatten(1).norm(dim=0) / math.sqrt(v.shape[0])
                 loss = loss + o.prior_weight * (v.mean().square() + (v.std() - 1.0).square()
                                                 + (norms - 1.0).square().mean())
@@ -202,6 +213,22 @@ def fit_images(world, targets: list[Target], options: FitOptions | None = None,
             now = edit() if step + 1 in checkpoints else None
             progress(FitReport(step + 1, o.steps, losses[-1], preview, now))
     return FitResult(edit(), window, losses, time.perf_counter() - t0, len(losses))
+
+
+def _fade(spec, cells, window: Rect) -> np.ndarray:
+    """[rows, cols] weights of the fitted values: 1 for cells meeting the window, falling linearly to
+    0 at the outermost cells of the block (the world's own values there)."""
+    x, y, w, h = window
+
+    def along(i0: int, i1: int, lo: int, hi: int) -> np.ndarray:
+        idx = np.arange(i0, i1)
+        a0, a1 = spec.area(idx, idx + 1)
+        gap = np.maximum(np.maximum(lo - a1, a0 - hi), 0).astype(np.float64)
+        return 1.0 - gap / (gap.max() + spec.spacing)
+
+    wy = along(cells.y0, cells.y1, y, y + h)
+    wx = along(cells.x0, cells.x1, x, x + w)
+    return (wy[:, None] * wx[None, :]).astype(np.float32)
 
 
 def _ramp(t: float) -> float:
