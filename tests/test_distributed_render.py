@@ -30,6 +30,19 @@ styles:
 """
 
 
+@pytest.fixture(autouse=True)
+def one_thread_like_the_ranks():
+    """The ranks run with one thread each; at other thread counts oneDNN picks other CPU kernels (other
+    last bits), so the in-process reference renders with one thread too (CI does not set
+    OMP_NUM_THREADS)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,6 +153,9 @@ def _protocol_worker(rank: int, port: int, folder: str, fail: str) -> None:
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE="2", LOCAL_WORLD_SIZE="2")
+    import torch
+
+    torch.set_num_threads(1)  # as every rank under torchrun here, and the reference
     got = []
 
     def render(i: int) -> np.ndarray:
