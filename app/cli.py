@@ -10,9 +10,11 @@ Ctrl-C anywhere is one line and exit status 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
+import signal
 import sys
 
 # name -> module under infiniscape.commands; the first entry is the default (bare `infiniscape`)
@@ -87,12 +89,32 @@ def describe_error(e: BaseException, debug: bool = False, limit: int = 400) -> s
 
 
 def _run(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with _ctrl_c_held():  # start-up: the command modules, torch and its C++ extensions load
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        import torch  # noqa: F401  (every command reads models or tensors)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     return int(args._run(args) or 0)
+
+
+@contextlib.contextmanager
+def _ctrl_c_held():
+    """Hold Ctrl-C until the block ends, then raise KeyboardInterrupt: one raised inside torch's C++
+    start-up aborts the process (pybind11: terminate) or resurfaces after it was handled."""
+    held: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: held.append(1))
+    except ValueError:  # not the main thread (an embedding application): nothing to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
