@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from imgui_bundle import imgui
@@ -89,7 +88,7 @@ class Studio:
         self.frames = 0
         self._errors_seen = 0
         self._reset_pending = True
-        self.placing: Placing | None = None  # an image being fitted (Place image panel)
+        self.placing = None  # an app.placing.Placing while an image is fitted (Place image panel)
         self.panels = [("Model", ModelWidget(self), True), ("Navigation", NavigationWidget(self), True),
                        ("Edit", EditWidget(self), True), ("Place image", PlaceImageWidget(self), False),
                        ("Styles", StylesWidget(self), False),
@@ -347,46 +346,12 @@ class Studio:
         self.report(f"fusion: {f.shape}, radius {f.radius} px, blur {f.blur_width} px")
 
     def place_image(self, path: str, rect: tuple[int, int, int, int], steps: int = 200):
-        """Fit the world's cells so it shows the image in ``rect`` (renderer.inversion), off the UI
-        thread; ``self.placing`` holds the loss curve and a preview meanwhile, and the result lands
-        as one history entry."""
-        from infiniscape.models.errors import UserError
-        from infiniscape.renderer.inversion import FitOptions, fit_images, load_target
+        """Fit the world's cells so it shows the image in ``rect``, off the UI thread (app.placing);
+        ``self.placing`` holds the loss curve and a preview meanwhile."""
+        from .placing import start_placing
 
-        from .commands.invert import perceptual_features
-
-        world = self.world
-        if not world.model.capabilities.inversion:
-            raise UserError(f"{world.model.family} models cannot be inverted: "
-                            "open a native or InfinityGAN model")
-        if self.placing is not None:
-            raise UserError("an image is being placed already: wait for it, or cancel it")
-        x, y, w, h = rect
-        target = load_target(path, x, y, (w, h))
-        placing = self.placing = Placing(target.name, rect, steps)
-
-        def work(job):
-            perceptual, _ = perceptual_features()
-
-            def progress(report):
-                job.advance()
-                placing.losses.append(report.loss)
-                if report.preview is not None:
-                    placing.preview = report.preview
-
-            return fit_images(world, [target], FitOptions(steps=steps), perceptual, progress,
-                              cancelled=job.cancelled.is_set, preview_every=10)
-
-        def done(result):
-            self.placing = None
-            if self.world is not world:
-                self.report(f"{target.name} was fitted to the previous model: not placed", error=True)
-                return
-            self.intents.apply = result.action  # carried out this frame: one history entry
-
-        placing.job = self.jobs.start(f"place {target.name}", work, on_done=done, total=steps)
-        self.report(f"placing {target.name} at ({x}, {y}) {w}x{h} ...")
-        return placing.job
+        self.placing = start_placing(self, path, rect, steps)
+        return self.placing.job
 
     def _guard(self, fn, what: str = ""):
         """Run fn; a failure becomes a red status line, never an exception out of the frame."""
@@ -452,18 +417,6 @@ class Studio:
                                lambda job: export_region(world, x, y, ow, oh, out, job.advance, zoom),
                                total=world.tile_count(lx, ly, ow, oh, k),
                                on_done=lambda p: self.report(f"exported {p} ({ow}x{oh}{at})"))
-
-
-@dataclass
-class Placing:
-    """An image being fitted into the world: what the Place image panel shows meanwhile."""
-
-    name: str
-    rect: tuple[int, int, int, int]
-    steps: int
-    losses: list[float] = field(default_factory=list)
-    preview: np.ndarray | None = None  # float32 [H, W, 3] in [-1, 1]: the fitting window as it is now
-    job: object | None = None
 
 
 def _close_later(scheduler) -> None:
