@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import importlib
 import os
 import signal
@@ -61,31 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"infiniscape {command}: error: {describe_error(e, debug)}", file=sys.stderr)
-        return 2
+        from infiniscape.models.errors import describe_error
 
-
-def describe_error(e: BaseException, debug: bool = False, limit: int = 400) -> str:
-    """One line for any exception: what happened and what to do."""
-    from infiniscape.models.errors import UserError
-
-    if isinstance(e, UserError):
-        text = str(e)
-    elif isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-        where = f" {e.filename}" if e.filename else ""
-        text = f"disk full: cannot write{where}; free some space and run again"
-    elif isinstance(e, OSError):
-        where = f" {e.filename}" if e.filename else ""
-        text = f"cannot access{where}: {e.strerror or e}"
-    elif isinstance(e, MemoryError):
-        text = "out of memory: try a smaller region, a smaller --tile-batch or a smaller model"
-    elif isinstance(e, RecursionError):
-        text = "the input nests too deeply to be read"
-    else:
         hint = "" if debug else "; run again with --debug for the traceback and report it"
-        text = f"internal error ({type(e).__name__}: {str(e)[:limit]}){hint}"
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        print(f"infiniscape {command}: error: {describe_error(e, hint)}", file=sys.stderr)
+        return 2
 
 
 def _run(argv: list[str]) -> int:

@@ -7,6 +7,8 @@ import time
 import traceback
 from collections.abc import Callable
 
+from infiniscape.models.errors import describe_error
+
 
 class JobCancelled(Exception):
     """Raised inside a job's thread by ``advance`` once the job is cancelled (Stop, shutdown)."""
@@ -74,7 +76,7 @@ class Jobs:
                 report(f"{j.name} stopped", False)
                 continue
             if j.error is not None:
-                report(f"{j.name} failed: {_one_line(j.error)}", True)
+                report(f"{j.name} failed: {describe_error(j.error)}", True)
                 if j.on_error is not None:
                     j.on_error(j.error)
                 continue
@@ -82,7 +84,7 @@ class Jobs:
                 if j.on_done is not None:
                     j.on_done(j.result)
             except Exception as e:
-                report(f"{j.name} failed: {_one_line(e)}", True)
+                report(f"{j.name} failed: {describe_error(e)}", True)
 
     def close(self, timeout: float = 30.0) -> None:
         """Cancel every job and wait for its thread: a daemon thread still inside torch when the
@@ -97,10 +99,3 @@ class Jobs:
         """Tests and scripted runs only: wait for every job to finish."""
         for j in list(self._jobs):
             j.done.wait(timeout)
-
-
-def _one_line(e: BaseException) -> str:
-    from infiniscape.models.errors import UserError
-
-    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return text if isinstance(e, UserError) and text else f"{type(e).__name__}: {text}"[:300]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from imgui_bundle import imgui
 
+from infiniscape.models.errors import describe_error
 from infiniscape.models.registry import DEFAULT_MODEL
 from infiniscape.widgets.capture import CaptureWidget
 from infiniscape.widgets.edit import EditWidget
@@ -126,11 +127,9 @@ class Studio:
     def _open(self, job_name: str, what: str, load, install, fallback: bool = False) -> None:
         """Load a world off the UI thread. A failure ends the loading state at once: the canvas keeps
         the world it had (or gets the fallback model when there was none) and the panel names the error."""
-        from .jobs import _one_line
-
         def failed(e: BaseException) -> None:
             self.loading = None
-            self.load_error = f"could not open {what}: {_one_line(e)}"
+            self.load_error = f"could not open {what}: {describe_error(e)}"
             self.report(self.load_error, error=True)
             if self.world is None and not fallback and what != self.fallback_model:
                 self._open_fallback()
@@ -358,9 +357,7 @@ class Studio:
         try:
             return fn()
         except Exception as e:
-            from .jobs import _one_line
-
-            self.report(f"{what + ' failed: ' if what else ''}{_one_line(e)}", error=True)
+            self.report(f"{what + ' failed: ' if what else ''}{describe_error(e)}", error=True)
             return None
 
     # -- capture --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from ..models.contract import Tile
+from ..models.errors import describe_error
 from .tile_cache import TileCache
 from .world import LEVELS, to_uint8
 
@@ -103,11 +104,6 @@ def _percentile(values, q: float) -> float | None:
         return None
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
-def _one_line(e: BaseException) -> str:
-    msg = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {msg[0][:200]}" if msg else type(e).__name__
 
 
 def _run_in_background() -> None:
@@ -352,7 +348,7 @@ class TileScheduler:
             return [to_uint8(img) for img in imgs]
         except Exception as e:
             if len(tiles) == 1:
-                return [f"tile ({tiles[0].ix}, {tiles[0].iy}): {_one_line(e)}"]
+                return [f"tile ({tiles[0].ix}, {tiles[0].iy}): {describe_error(e, limit=240)}"]
         # One bad tile must not cost its batch-mates: retry them one by one.
         return [r for t in tiles for r in self._render(world, [t])]
 
@@ -391,4 +387,4 @@ class TileScheduler:
                 try:  # e.g. wakes a window that sleeps until something changes
                     wake()
                 except Exception as e:
-                    self.last_error = f"on_ready: {_one_line(e)}"
+                    self.last_error = f"on_ready: {describe_error(e, limit=240)}"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, one_line
 from .pickle_scan import scan_pickle
 
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # first value in a pre-zip torch.save file
@@ -62,7 +62,7 @@ def load_network_pickle(path: str | Path) -> dict:
         if isinstance(e, EOFError) or "truncated" in str(e):
             raise ModelLoadError(f"{path} is truncated: the pickle ends early; download it again") from None
         reason = f"{type(e).__name__}: {e}"
-        raise ModelLoadError(_one_line(f"{path} is not a readable network pickle ({reason})")) from None
+        raise ModelLoadError(one_line(f"{path} is not a readable network pickle ({reason})")) from None
     return _networks(raw, path)
 
 
@@ -129,7 +129,7 @@ def _load_storage(blob: bytes):
     try:
         return torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
     except Exception as e:
-        raise ModelLoadError(_one_line(f"a tensor storage in the pickle was refused: {e}")) from None
+        raise ModelLoadError(one_line(f"a tensor storage in the pickle was refused: {e}")) from None
 
 
 def _numpy_core(name: str):
@@ -208,7 +208,7 @@ def _allow_list() -> dict[str, Any]:
     def latin1_encode(text, encoding="latin1"):
         # Protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1'); allow exactly that.
         if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-            raise ModelLoadError(_one_line(f"refused _codecs.encode with encoding {_short(encoding)}"))
+            raise ModelLoadError(one_line(f"refused _codecs.encode with encoding {_short(encoding)}"))
         return codecs.encode(text, "latin1")
 
     allowed: dict[str, Any] = {
@@ -282,7 +282,7 @@ class _SafeUnpickler(pickle.Unpickler):
             return _stand_in(_TorchModule, qualified)
         why = ("the file tries to run code" if module.split(".")[0] in _RUNS_CODE
                else "it is not part of a network pickle")
-        raise ModelLoadError(_one_line(f"refused global '{qualified}' in {self.name}: {why}; "
+        raise ModelLoadError(one_line(f"refused global '{qualified}' in {self.name}: {why}; "
                                        "only network pickles are loaded"))
 
     def persistent_load(self, pid):
@@ -398,7 +398,7 @@ def _networks(raw, path: Path) -> dict:
     out = _Plain()(raw)
     if not any(isinstance(v, PersistentObject) for v in out.values()):
         keys = ", ".join(_short(k) for k in list(out)[:8])
-        raise ModelLoadError(_one_line(f"{path} holds no networks (keys: {keys}); "
+        raise ModelLoadError(one_line(f"{path} holds no networks (keys: {keys}); "
                                        "expected a StyleGAN2-ADA / StyleGAN3 snapshot with G_ema"))
     return out
 
@@ -422,8 +422,3 @@ def _short(value, limit: int = 40) -> str:
     if isinstance(value, int | float | bool | type(None)):
         return repr(value)
     return type(value).__name__
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
