@@ -47,7 +47,7 @@ def run_on_ranks(device: str, body: Callable[[object, str], int]) -> int:
             return 2
         if env.rank == 0:
             raise
-        from infiniscape.cli import describe_error
+        from infiniscape.models.errors import describe_error
 
         raise UserError(f"rank {env.rank} of {env.world_size}: {describe_error(e)}") from e
     finally:
