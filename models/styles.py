@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .contract import CellRange, FieldSpec, LatentSource
 
@@ -40,6 +41,25 @@ def lattice_anchor_cells(spec: FieldSpec, x0: float, y0: float, x1: float, y1: f
     s = spec.spacing
     return CellRange(int(np.floor(x0 / s)), int(np.floor(y0 / s)),
                      int(np.ceil(x1 / s)) + 1, int(np.ceil(y1 / s)) + 1)
+
+
+def given_or_own(values: dict[str, torch.Tensor], name: str, own: np.ndarray,
+                 device: torch.device) -> torch.Tensor:
+    """Inversion: the fitted tensor of field ``name`` where ``values`` has one, else the latents' own."""
+    return values[name].to(device) if name in values else torch.from_numpy(own).to(device)
+
+
+def codes_with_fitted_lattice(z: np.ndarray, values: dict[str, torch.Tensor],
+                              device: torch.device) -> torch.Tensor:
+    """A plan's codes [K, C] as a tensor, the style lattice's replaced by fitted cells [C, rows, cols]
+    when ``values`` has them: a plan lists the lattice's codes first (row-major, as LatticeStyleMap
+    reads them), fusion anchors' codes after them."""
+    codes = torch.from_numpy(z).to(device)
+    if "style" not in values:
+        return codes
+    lattice = values["style"].to(device)
+    lattice = lattice.reshape(lattice.shape[0], -1).T
+    return torch.cat([lattice, codes[lattice.shape[0]:]])
 
 
 class LatticeStyleMap:

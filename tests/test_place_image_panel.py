@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 imgui_bundle = pytest.importorskip("imgui_bundle")
-from imgui_bundle import imgui  # noqa: E402
 from imgui_driver import frame, frames_until  # noqa: E402
 from PIL import Image  # noqa: E402
+from test_training_panel import click  # noqa: E402  (clicks a panel's recorded button centre)
 
 from infiniscape.renderer.scene import Scene  # noqa: E402
 from infiniscape.renderer.world import World, to_uint8  # noqa: E402
@@ -28,16 +28,6 @@ def studio(gui):
     yield s, s.widgets["Place image"]
     s.close()
     torch.set_num_threads(threads)
-
-
-def click(studio, panel, name: str) -> None:
-    io = imgui.get_io()
-    io.add_mouse_pos_event(*panel.hits[name])
-    frame(studio)
-    io.add_mouse_button_event(0, True)
-    frame(studio)
-    io.add_mouse_button_event(0, False)
-    frame(studio)
 
 
 def test_placing_an_image_fits_it_in_the_background_and_ctrl_z_removes_it(studio, tmp_path):

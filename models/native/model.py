@@ -16,7 +16,7 @@ from ..contract import (
     RenderSettings,
     Tile,
 )
-from ..styles import LatticeStyleMap, StylePlan, lattice_anchor_cells
+from ..styles import LatticeStyleMap, StylePlan, codes_with_fitted_lattice, given_or_own, lattice_anchor_cells
 from .config import NativeConfig
 from .generator import Grid, NativeGenerator
 from .layers import coordinate_features
@@ -158,18 +158,13 @@ class NativeModel(InfiniteGenerator):
                            settings: RenderSettings, values: dict[str, torch.Tensor]) -> torch.Tensor:
         inp = self.window_inputs(x, y, width, height, latents, settings)
         dev = self.device
-
-        def given(name: str, array: np.ndarray) -> torch.Tensor:
-            return values[name].to(dev) if name in values else torch.from_numpy(array).to(dev)
-
         c = self.cfg.local_channels
-        x_in = torch.cat([given("local", inp["x"][:c]), torch.from_numpy(inp["x"][c:]).to(dev)])
-        z = torch.from_numpy(inp["z"]).to(dev)
-        if "style" in values:  # the lattice's codes come first, fusion anchors' codes after them
-            lattice = values["style"].to(dev)
-            lattice = lattice.reshape(lattice.shape[0], -1).T
-            z = torch.cat([lattice, z[lattice.shape[0]:]])
-        noises = [None if n is None else given(f"noise{i}", n)[None] for i, n in enumerate(inp["noises"])]
+        local = given_or_own(values, "local", inp["x"][:c], dev)
+        x_in = torch.cat([local, torch.from_numpy(inp["x"][c:]).to(dev)])
+        z = codes_with_fitted_lattice(inp["z"], values, dev)
+        noises = [None if n is None else given_or_own(values, f"noise{i}", n, dev)[None]
+                  for i, n in enumerate(inp["noises"])]
+
         def weights(key: str) -> list[torch.Tensor]:
             return [torch.from_numpy(w).to(dev)[None] for w in inp[key]]
 

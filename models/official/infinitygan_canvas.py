@@ -30,7 +30,7 @@ from ..contract import (
     Tile,
 )
 from ..errors import UserError
-from ..styles import LatticeStyleMap, lattice_anchor_cells
+from ..styles import LatticeStyleMap, codes_with_fitted_lattice, given_or_own, lattice_anchor_cells
 from .infinitygan import InfinityGANGenerator
 from .infinitygan_config import (
     InfinityGANConfig,
@@ -189,11 +189,12 @@ class InfinityGANCanvas(InfiniteGenerator):
         weights = {kind: [plan.weights(geo.centres(g, *wx[:2]), geo.centres(g, *wy[:2])) for g in gs]
                    for kind, gs in self._style_grids().items()}
         need_x, need_y = self._needed(wx[2], width)["style"], self._needed(wy[2], height)["style"]
-        z, weights, kept = _compact_styles(np.asarray(plan.z, np.float32), weights, need_x, need_y)
+        plan_z = np.asarray(plan.z, np.float32)
+        z, weights, kept = _compact_styles(plan_z, weights, need_x, need_y)
         noises = [latents.cells(self.fields[f"noise{i}"], self._cells(g, wx, wy))
                   if settings.noise_mode == "world" else None for i, g in enumerate(geo.conv_outputs)]
         return {"z_local": z_local, "coords": coords, "z": z, "weights": weights, "noises": noises,
-                "crop": (wy[2], wx[2]), "kept": kept}
+                "crop": (wy[2], wx[2]), "plan_z": plan_z, "kept": kept}
 
     # -- inversion ----------------------------------------------------------------------------------------
     def window_cells(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:
@@ -210,24 +211,16 @@ class InfinityGANCanvas(InfiniteGenerator):
                            settings: RenderSettings, values: dict[str, torch.Tensor]) -> torch.Tensor:
         inp = self.window_inputs(x, y, width, height, latents, settings)
         dev = self.device
-
-        def given(name: str, array: np.ndarray) -> torch.Tensor:
-            return values[name].to(dev) if name in values else torch.from_numpy(array).to(dev)
-
-        z = torch.from_numpy(inp["z"])
-        if "style" in values:  # the lattice's codes first, fusion anchors' after; then the kept ones
-            full = (settings.style_map or self._lattice_styles).plan(
-                self._style_box(*self._windows(x, y, width, height)), latents, self.fields["style"]).z
-            lattice = values["style"].to(dev)
-            lattice = lattice.reshape(lattice.shape[0], -1).T
-            z = torch.cat([lattice, torch.from_numpy(np.asarray(full, np.float32)[lattice.shape[0]:])])
-            z = z[torch.from_numpy(inp["kept"])]
+        # the plan's codes with the fitted lattice, then the ones the window keeps (_compact_styles)
+        z = codes_with_fitted_lattice(inp["plan_z"], values, dev)[torch.from_numpy(inp["kept"]).to(dev)]
         weights = {kind: [torch.from_numpy(np.ascontiguousarray(w)).to(dev)[None] for w in ws]
                    for kind, ws in inp["weights"].items()}
-        noises = [None if n is None else given(f"noise{i}", n)[None] for i, n in enumerate(inp["noises"])]
+        noises = [None if n is None else given_or_own(values, f"noise{i}", n, dev)[None]
+                  for i, n in enumerate(inp["noises"])]
         w_avg = self.w_avg() if settings.truncation != 1 else None
         coords = torch.from_numpy(inp["coords"]).to(dev)[None]
-        rgb = self.generator(given("local", inp["z_local"])[None], coords, z.to(dev)[None], weights, noises,
+        local = given_or_own(values, "local", inp["z_local"], dev)
+        rgb = self.generator(local[None], coords, z[None], weights, noises,
                              truncation=settings.truncation, w_avg=w_avg)
         ny, nx = inp["crop"]
         return rgb[0, :, ny:ny + height, nx:nx + width].float()
