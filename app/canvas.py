@@ -16,6 +16,7 @@ import time
 from imgui_bundle import imgui
 
 from infiniscape.models.contract import Tile
+from infiniscape.renderer.tiles import tile_of, tile_span
 from infiniscape.renderer.world import LEVELS
 
 from .gl_textures import TexturePool
@@ -158,13 +159,12 @@ class Canvas:
         self._last_centre = (cx, cy, v.zoom, now)
         level = v.lod()
         ts = t << level
-        ix0, iy0 = math.floor(x0 / ts), math.floor(y0 / ts)
-        ix1, iy1 = math.ceil(x1 / ts), math.ceil(y1 / ts)
-        key = (ix0, iy0, ix1, iy1, level)
+        cols, rows = tile_span(x0, x1, ts), tile_span(y0, y1, ts)
+        key = (cols, rows, level)
         if key != self._view_key:  # the visible tile set changed: re-sort, look for cached tiles
             self._view_key, self.level = key, level
             tc = (cx / ts - 0.5, cy / ts - 0.5)
-            tiles = [Tile(ix, iy, level) for iy in range(iy0, iy1) for ix in range(ix0, ix1)]
+            tiles = [Tile(ix, iy, level) for iy in rows for ix in cols]
             tiles.sort(key=lambda tl: (tl.ix - tc[0]) ** 2 + (tl.iy - tc[1]) ** 2)
             self.visible, self._visible_set = tiles, set(tiles)
             coarse = {_ancestor(tl, LEVELS - 1) for tl in tiles} if level < LEVELS - 1 else set()
@@ -275,8 +275,8 @@ class Canvas:
             tools.draw(self, dl)
         if self.hover_world is not None:
             wx, wy = self.hover_world
-            text = (f"({math.floor(wx)}, {math.floor(wy)})  tile ({math.floor(wx / t)}, "
-                    f"{math.floor(wy / t)})  zoom {v.zoom:.3g}x  level {self.level}")
+            text = (f"({math.floor(wx)}, {math.floor(wy)})  tile ({tile_of(wx, t)}, {tile_of(wy, t)})"
+                    f"  zoom {v.zoom:.3g}x  level {self.level}")
             pos = imgui.ImVec2(o[0] + 8, o[1] + s[1] - imgui.get_text_line_height() - 6)
             dl.add_rect_filled(imgui.ImVec2(pos.x - 4, pos.y - 2),
                                imgui.ImVec2(pos.x + imgui.calc_text_size(text).x + 4,

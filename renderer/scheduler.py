@@ -22,6 +22,7 @@ import numpy as np
 from ..models.contract import Tile
 from ..models.errors import describe_error
 from .tile_cache import TileCache
+from .tiles import tile_span
 from .world import LEVELS, to_uint8
 
 MOVING_PX_S = 1.0  # slower than this the view counts as still: no side of the ring leads
@@ -36,10 +37,6 @@ class _Request:
     t_req: float  # perf_counter() at the first request, for request-to-ready latency
 
 
-def _tile_span(a: float, b: float, ts: int) -> range:
-    return range(math.floor(a / ts), math.ceil(b / ts)) if b > a else range(0)
-
-
 def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
               velocity: tuple[float, float] = (0.0, 0.0), prefetch: int = 1,
               level: int = 0) -> tuple[list[Tile], int]:
@@ -49,7 +46,7 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
     around the view, twice as deep on the leading side(s) of the motion; tiles beyond the leading
     edge come before the others, each group nearest ring first. The view is in world px."""
     ts = tile_size << level
-    cols, rows = _tile_span(x0, x1, ts), _tile_span(y0, y1, ts)
+    cols, rows = tile_span(x0, x1, ts), tile_span(y0, y1, ts)
     if not cols or not rows:
         return [], 0
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

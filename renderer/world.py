@@ -31,18 +31,9 @@ from .edits import (
 from .fusion import FusionStyleMap
 from .limits import MAX_REACH, LimitError, check_number
 from .scene import NOISE_MODES, Scene, load_scene, model_hash
+from .tiles import tiles_covering
 
 LEVELS = 4  # levels of detail the renderer keeps: 0 (1x) .. 3 (1/8x, the studio's widest zoom)
-
-
-def tiles_covering(tile_size: int, x: float, y: float, width: float, height: float,
-                   level: int = 0) -> list[list[Tile]]:
-    """Rows of tiles of a level that meet the rectangle, top to bottom, left to right; the
-    rectangle is in that level's pixels (world px / 2^level)."""
-    t = tile_size
-    cols = range(math.floor(x / t), math.ceil((x + width) / t))
-    rows = range(math.floor(y / t), math.ceil((y + height) / t))
-    return [[Tile(ix, iy, level) for ix in cols] for iy in rows]
 
 
 class TileStore(Protocol):
