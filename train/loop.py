@@ -15,7 +15,6 @@ import math
 import resource
 import signal
 import time
-import traceback
 
 import numpy as np
 import torch
@@ -40,38 +39,11 @@ from .loss import (
     r1_penalty,
 )
 from .options import TrainOptions
+from .reals import RealStream, to_tensor
 from .run_dir import RunDir
 
 SAMPLE_SEEDS = 16  # the fixed seeds of the sample grid
 STAT_KEYS = ("loss_G", "loss_D", "r1", "lod", "real_score", "fake_score")
-
-
-class RealStream:
-    """Real frames by global image position: position p is image p of the procedural source, or
-    image perm_e[p mod n] of a folder, perm_e a seeded permutation per epoch e = p // n."""
-
-    def __init__(self, dataset, seed: int):
-        self.dataset, self.seed = dataset, seed
-        self.infinite = len(dataset) >= 2**31
-        self._perm: tuple[int, np.ndarray] | None = None
-
-    def index(self, p: int) -> int:
-        if self.infinite:
-            return p
-        n = len(self.dataset)
-        epoch = p // n
-        if self._perm is None or self._perm[0] != epoch:
-            self._perm = (epoch, np.random.default_rng([self.seed, epoch]).permutation(n))
-        return int(self._perm[1][p % n])
-
-    def images(self, start: int, count: int) -> np.ndarray:
-        return np.stack([self.dataset[self.index(p)] for p in range(start, start + count)])  # [N, R, R, 3]
-
-
-def to_tensor(images: np.ndarray, device) -> torch.Tensor:
-    """uint8 NHWC -> float NCHW in [-1, 1]."""
-    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
 
 
 class Trainer:
@@ -397,20 +369,3 @@ def _memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # peak RSS (KiB on Linux)
-
-
-def record_failure(run: RunDir, error: BaseException) -> str:
-    """Write state "failed" with a one-line error (and the traceback to log.txt); returns the line.
-    Each write is tried on its own: on a full disk the log may fail and the status still lands."""
-    if isinstance(error, UserError):
-        line = str(error)
-    else:
-        text = str(error).strip()
-        line = f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
-    for write in (lambda: run.log("failed:\n" + "".join(traceback.format_exception(error))),
-                  lambda: run.write_status(state="failed", error=line)):
-        try:
-            write()
-        except OSError:
-            pass
-    return line

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 from pathlib import Path
 
 import torch
 import yaml
 
+from infiniscape.models.errors import UserError
 from infiniscape.models.files import is_disk_full, remove, write_error
 from infiniscape.models.registry import save_checkpoint
 
@@ -168,3 +170,20 @@ class RunDir:
     def newest_g_ema(self) -> Path | None:
         paths = sorted(self.snapshots.glob("G_ema-*.pt"))
         return paths[-1] if paths else None
+
+
+def record_failure(run: RunDir, error: BaseException) -> str:
+    """Write state "failed" with a one-line error (and the traceback to log.txt); returns the line.
+    Each write is tried on its own: on a full disk the log may fail and the status still lands."""
+    if isinstance(error, UserError):
+        line = str(error)
+    else:
+        text = str(error).strip()
+        line = f"{type(error).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+    for write in (lambda: run.log("failed:\n" + "".join(traceback.format_exception(error))),
+                  lambda: run.write_status(state="failed", error=line)):
+        try:
+            write()
+        except OSError:
+            pass
+    return line

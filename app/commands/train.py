@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     from infiniscape.models.errors import UserError
     from infiniscape.models.files import is_disk_full, write_error
     from infiniscape.train import distributed
-    from infiniscape.train.loop import Trainer, record_failure
+    from infiniscape.train.loop import Trainer
+    from infiniscape.train.run_dir import record_failure
 
     opts, resume = _options(args)
     opts.check()
