@@ -30,44 +30,52 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def positive(kind: str, limit: int | None = None):
-    """argparse type: a positive integer (up to ``limit``), with a message naming the option."""
+def integer(kind: str, lowest: int | None = None, highest: int | None = None):
+    """argparse type: an integer in [lowest, highest], with a message naming the option."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text[:24]!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{kind} must be positive, got {value}")
-        if limit is not None and value > limit:
-            raise argparse.ArgumentTypeError(f"{kind} must be at most {limit}, got {text[:24]}")
+            raise argparse.ArgumentTypeError(f"invalid int value: {text[:24]!r}") from None
+        if lowest is not None and highest is not None and lowest == -highest and abs(value) > highest:
+            raise argparse.ArgumentTypeError(f"{kind} must be within +-{highest}, got {text[:24]}")
+        if lowest is not None and value < lowest:
+            low = {0: "0 or more", 1: "positive"}.get(lowest, f"at least {lowest}")
+            raise argparse.ArgumentTypeError(f"{kind} must be {low}, got {value}")
+        if highest is not None and value > highest:
+            raise argparse.ArgumentTypeError(f"{kind} must be at most {highest}, got {text[:24]}")
         return value
     return parse
+
+
+def positive(kind: str, limit: int | None = None):
+    """argparse type: a positive integer (up to ``limit``)."""
+    return integer(kind, 1, limit)
+
+
+def non_negative(kind: str):
+    """argparse type: an integer >= 0."""
+    return integer(kind, 0)
 
 
 def coordinate(kind: str):
     """argparse type: a world coordinate, an integer within the world's extent."""
     from infiniscape.renderer.limits import WORLD_EXTENT
 
-    def parse(text: str) -> int:
+    return integer(kind, -WORLD_EXTENT, WORLD_EXTENT)
+
+
+def pair(kind: str, cast: type = int, what: str = "two integers as A,B"):
+    """argparse type: 'A,B' as a tuple of two numbers."""
+    def parse(text: str) -> tuple:
         try:
-            value = int(text)
+            a, b = (cast(v) for v in text.split(","))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text[:24]!r}") from None
-        if abs(value) > WORLD_EXTENT:
-            raise argparse.ArgumentTypeError(f"{kind} must be within +-{WORLD_EXTENT}, got {text[:24]}")
-        return value
+            raise argparse.ArgumentTypeError(f"{kind} takes {what}, got {text[:24]!r}") from None
+        return a, b
     return parse
 
 
-def non_negative(kind: str):
-    """argparse type: an integer >= 0, with a message naming the option."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{kind} must be 0 or more, got {value}")
-        return value
-    return parse
+def add_count(p: argparse.ArgumentParser, flag: str, default: int, help: str, check=positive, **kw) -> None:
+    """An integer option whose parser names its flag and whose help states its default (both once)."""
+    p.add_argument(flag, type=check(flag), default=default, help=f"{help} (default {default})", **kw)

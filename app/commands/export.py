@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import non_negative, positive
+from .common import add_count, non_negative
 from .render import add_class_argument, add_rect_arguments, add_world_arguments, check_split_noise, open_world
 
 HELP = "write a world rectangle as a Deep Zoom pyramid (OUT.dzi + OUT_files/) for OpenSeadragon"
@@ -18,9 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_class_argument(p)
     p.add_argument("--dzi", required=True, metavar="OUT.dzi",
                    help="the descriptor to write; the tiles go to OUT_files/<level>/<col>_<row>.<format>")
-    p.add_argument("--tile-size", type=positive("--tile-size"), default=254, help="pixels (default 254)")
-    p.add_argument("--overlap", type=non_negative("--overlap"), default=1,
-                   help="pixels each tile shares with its neighbours (default 1)")
+    add_count(p, "--tile-size", 254, "pixels")
+    add_count(p, "--overlap", 1, "pixels each tile shares with its neighbours", check=non_negative)
     p.add_argument("--format", dest="fmt", choices=["png", "jpg"], default="png",
                    help="tile format (default png)")
     p.add_argument("--coarse", choices=["model", "box"], default="model",

@@ -6,18 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .common import pair
+
 HELP = "place an image (or two, connected) in the world by inversion and save the scene"
-
-
-def pair(kind: str):
-    """argparse type: 'A,B' as two integers."""
-    def parse(text: str) -> tuple[int, int]:
-        try:
-            a, b = (int(v) for v in text.split(","))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} takes two integers as A,B, got {text[:24]!r}") from None
-        return a, b
-    return parse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

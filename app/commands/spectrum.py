@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import positive
+from .common import add_count
 from .render import add_world_arguments
 
 HELP = "average power spectrum of N world tiles (and of a dataset) to .npz, with a PNG heatmap"
@@ -15,12 +15,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_world_arguments(p)
     p.add_argument("--data", default=None, metavar="D",
                    help="dataset to compare with: folder, .zip or 'procedural[:SEED]' (whitens both)")
-    p.add_argument("--tiles", type=positive("--tiles"), default=64, help="tiles (and images) to average")
-    p.add_argument("--spread", type=positive("--spread"), default=64,
-                   help="tiles are drawn from [-spread, spread)^2 tile indices (default 64)")
+    add_count(p, "--tiles", 64, "tiles (and images) to average")
+    add_count(p, "--spread", 64, "tiles are drawn from [-spread, spread)^2 tile indices")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the tile positions (default 0)")
     p.add_argument("--beta", type=float, default=8.0, help="Kaiser window beta (default 8)")
-    p.add_argument("--interp", type=positive("--interp"), default=4, help="zero-padding factor (default 4)")
+    add_count(p, "--interp", 4, "zero-padding factor")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="output .npz; the PNG goes next to it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
