@@ -27,6 +27,7 @@ from pathlib import Path
 
 from infiniscape.models.errors import UserError
 from infiniscape.run_view import RunSummary, RunView, activity, newest_mtime, read_tail, tail_lines
+from infiniscape.train.run_reader import read_object
 from infiniscape.training_runs import CONSOLE, TrainingProcess, next_run_number, pid_alive
 
 FORMAT = "command"
@@ -122,11 +123,7 @@ def is_run(path: Path) -> bool:
 
 
 def read_record(path: Path) -> dict:
-    try:
-        rec = json.loads((Path(path) / RECORD).read_text())
-    except (OSError, ValueError):
-        return {}
-    return rec if isinstance(rec, dict) else {}
+    return read_object(Path(path) / RECORD) or {}
 
 
 def exit_status(path: Path) -> int | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from infiniscape import command_runs, infinitygan_runs, sg2ada_runs, training_runs
 from infiniscape.models.errors import UserError
 from infiniscape.run_view import RunSummary
+from infiniscape.train.run_reader import holds_run
 from infiniscape.training_runs import RunWatcher, TrainForm, TrainingProcess
 
 # the first that recognises a folder names its format (a command's folder also holds console.txt)
@@ -34,7 +35,7 @@ class TrainingRuns:
 
     def launch(self, form: TrainForm, env: dict | None = None) -> Path:
         out = form.out_dir().resolve()
-        if (out / "status.json").exists() or (out / "snapshots").exists():
+        if holds_run(out):
             raise UserError(f"{out} already holds a run: pick another name")
         self.processes[out] = TrainingProcess(form.argv(out), out, env)
         return out

@@ -15,7 +15,6 @@ finished or crashed by log.txt's last lines, and "stalled" when it went quiet wi
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from infiniscape.run_view import (
     read_tail,
     tail_lines,
 )
+from infiniscape.train.run_reader import read_object
 
 FORMAT = "sg2-ada"
 OPTIONS = "training_options.json"
@@ -84,11 +84,7 @@ def flatten(rec: dict) -> dict:
 
 
 def read_options(path: Path) -> dict:
-    try:
-        opts = json.loads((Path(path) / OPTIONS).read_text())
-    except (OSError, ValueError):
-        return {}
-    return opts if isinstance(opts, dict) else {}
+    return read_object(Path(path) / OPTIONS) or {}
 
 
 def log_ending(text: str) -> tuple[str, str | None] | None:

@@ -41,6 +41,7 @@ from .loss import (
 from .options import TrainOptions
 from .reals import RealStream, to_tensor
 from .run_dir import RunDir
+from .run_reader import GRID
 
 SAMPLE_SEEDS = 16  # the fixed seeds of the sample grid
 STAT_KEYS = ("loss_G", "loss_D", "r1", "lod", "real_score", "fake_score")
@@ -220,7 +221,8 @@ class Trainer:
                    for i in range(SAMPLE_SEEDS)]
         frames = torch.cat([s.frames(self.G_ema, [org], [HashedLatents(i)]) for i, org in enumerate(origins)])
         tag = f"{self.nimg:09d}"
-        Image.fromarray(grid_image(to_uint8(frames), cols)).save(self.run.samples / f"grid-{tag}.png")
+        grid = Image.fromarray(grid_image(to_uint8(frames), cols))
+        grid.save(self.run.samples / GRID.format(nimg=self.nimg))
         strip = s.frames(self.G_ema, [origins[0]], [HashedLatents(0)], width=4 * period)
         Image.fromarray(to_uint8(strip)[0]).save(self.run.samples / f"strip-{tag}.png")
 

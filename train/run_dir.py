@@ -27,6 +27,20 @@ from infiniscape.models.errors import UserError
 from infiniscape.models.files import is_disk_full, remove, write_error
 from infiniscape.models.registry import save_checkpoint
 
+from .run_reader import (
+    CONFIG,
+    G_EMA,
+    SAMPLES,
+    SNAPSHOTS,
+    STATE,
+    STATUS,
+    glob_of,
+    newest_snapshot,
+    read_config,
+    read_jsonl,
+    read_status,
+)
+
 STATE_FORMAT = "infiniscape-train-state-v1"
 TMP_SUFFIX = ".tmp"
 
@@ -51,27 +65,14 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_replace(tmp, path)
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Objects of a JSONL file; a torn last line (killed mid-append) is ignored."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
-
-
 class RunDir:
     """Writer (and resume reader) of one run directory. Only rank 0 writes."""
 
     def __init__(self, path: str | os.PathLike, keep_snapshots: int = 5):
         self.path = Path(path)
         self.keep = max(1, int(keep_snapshots))
-        self.samples = self.path / "samples"
-        self.snapshots = self.path / "snapshots"
+        self.samples = self.path / SAMPLES
+        self.snapshots = self.path / SNAPSHOTS
 
     def create(self) -> None:
         for d in (self.path, self.samples, self.snapshots):
@@ -79,31 +80,28 @@ class RunDir:
 
     # -- small files ----------------------------------------------------------------------------
     def write_config(self, options: dict) -> None:
-        write_atomic(self.path / "config.yaml", yaml.safe_dump(options, sort_keys=False).encode())
+        write_atomic(self.path / CONFIG, yaml.safe_dump(options, sort_keys=False).encode())
 
     def read_config(self) -> dict:
-        return yaml.safe_load((self.path / "config.yaml").read_text())
+        return read_config(self.path)
 
     def write_status(self, **fields) -> None:
         status = {"pid": os.getpid(), "updated": time.time(), **fields}
         data = json.dumps(status, indent=1).encode()
         try:
-            write_atomic(self.path / "status.json", data)
+            write_atomic(self.path / STATUS, data)
         except OSError:
             if fields.get("state") not in ("failed", "stopped", "done"):
                 raise
             # the final word on a full disk: no room for a second file, so rewrite the old one in
             # place (its own blocks are freed by the truncation)
-            (self.path / "status.json.tmp").unlink(missing_ok=True)
-            with open(self.path / "status.json", "r+b") as f:
+            (self.path / (STATUS + TMP_SUFFIX)).unlink(missing_ok=True)
+            with open(self.path / STATUS, "r+b") as f:
                 f.truncate(0)
                 f.write(data)
 
     def read_status(self) -> dict | None:
-        try:
-            return json.loads((self.path / "status.json").read_text())
-        except (OSError, ValueError):
-            return None
+        return read_status(self.path)
 
     def append(self, name: str, record: dict) -> None:
         with open(self.path / name, "a") as f:
@@ -123,7 +121,7 @@ class RunDir:
 
     # -- snapshots ------------------------------------------------------------------------------
     def snapshot_paths(self, nimg: int) -> tuple[Path, Path]:
-        return self.snapshots / f"state-{nimg:09d}.pt", self.snapshots / f"G_ema-{nimg:09d}.pt"
+        return self.snapshots / STATE.format(nimg=nimg), self.snapshots / G_EMA.format(nimg=nimg)
 
     def save_snapshot(self, nimg: int, state: dict, g_ema, extra: dict | None = None) -> Path:
         """G_ema checkpoint first, then the state file: a state file's presence means both are whole.
@@ -146,7 +144,7 @@ class RunDir:
         return g_path
 
     def _states(self) -> list[Path]:
-        return sorted(self.snapshots.glob("state-*.pt"))
+        return sorted(self.snapshots.glob(glob_of(STATE)))
 
     def load_newest_state(self) -> dict | None:
         """The newest state file that loads, after removing leftovers of an interrupted write."""
@@ -154,7 +152,7 @@ class RunDir:
             tmp.unlink(missing_ok=True)
         states = self._states()
         newest = int(states[-1].stem.split("-")[1]) if states else -1
-        for g in self.snapshots.glob("G_ema-*.pt"):  # written just before a kill, without its state
+        for g in self.snapshots.glob(glob_of(G_EMA)):  # written just before a kill, without its state
             if int(g.stem.split("-")[1]) > newest:
                 g.unlink(missing_ok=True)
         for path in reversed(states):
@@ -168,8 +166,7 @@ class RunDir:
         return None
 
     def newest_g_ema(self) -> Path | None:
-        paths = sorted(self.snapshots.glob("G_ema-*.pt"))
-        return paths[-1] if paths else None
+        return newest_snapshot(self.path)
 
 
 def record_failure(run: RunDir, error: BaseException) -> str:
