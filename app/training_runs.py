@@ -3,80 +3,80 @@ ask it to stop cleanly, and read its run directories incrementally (the other fo
 sg2ada_runs, infinitygan_runs, command_runs; all of them listed by run_list).
 
 Everything shown comes from the run directory (status.json, stats.jsonl, metrics.jsonl, samples/,
-snapshots/, log.txt), so runs started from a terminal or by torchrun look the same as runs the
-studio launched. A launched run also gets ``console.txt``: the command line, then the process's
+snapshots/, log.txt, read through train/run_reader.py beside their writer), so runs started from a
+terminal or by torchrun look the same as runs the studio launched. A launched run also gets
+``console.txt``: the command line, then the process's
 stdout + stderr, which holds the error of a run that failed before writing any status.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import field, make_dataclass
 from pathlib import Path
 
 import numpy as np
 
 from infiniscape.models.errors import UserError
 from infiniscape.run_view import GridReader, JsonlTail, RunSummary, RunView, columns, last_record, tail_lines
+from infiniscape.train.options import OPTIONS, flag, to_text
+from infiniscape.train.run_reader import (
+    CONFIG,
+    METRICS,
+    STATS,
+    STATUS,
+    newest_snapshot,
+    read_status,
+    sample_grids,
+    snapshots,
+)
 
 CONSOLE = "console.txt"
-RUN_MARKERS = ("config.yaml", "status.json", CONSOLE)  # any of these makes a folder a run
+RUN_MARKERS = (CONFIG, STATUS, CONSOLE)  # any of these makes a folder a run
 STATE_OF_STATUS = {"done": "finished", "stopped": "stopped", "failed": "crashed"}
 X_AXES = {"kimg": "kimg", "step": "step"}
 
 
-@dataclass
-class TrainForm:
-    """The options the Training panel offers; ``argv`` turns them into the train command."""
+# The options the Training panel offers (widgets/training_forms.py lays them out); their types,
+# defaults, choices and help are TrainOptions' (train/options.py), the panel's own default where one
+# is declared there (a short run, live curves).
+FORM_OPTIONS = ("data", "config", "resolution", "batch", "loss", "y_extent", "scene_height", "kimg",
+                "snapshot_kimg", "seed", "lr", "r1_gamma", "tick_kimg", "tick_seconds", "device")
 
-    data: str = "procedural"  # folder, zip or procedural[:SEED]
-    config: str = "tiny"  # built-in config name or .yaml path
-    resolution: int = 0  # frame size; 0: the config's tile size
-    batch: int = 16
-    loss: str = "stylegan2"  # or "projected" (Projected GAN: pretrained features, hinge, DiffAugment)
-    y_extent: int = 0  # procedural: frames at every height within +-y_extent px of the horizon
-    scene_height: int = 0  # procedural: landscapes laid out for frames this tall; 0: the frame size
-    kimg: float = 100.0
-    snapshot_kimg: float = 4.0
-    seed: int = 0
-    lr: float = 0.0025
-    r1_gamma: float = -1.0  # < 0: the train command's default (0.0002 * R^2 / batch)
-    tick_kimg: float = 1.0  # a stats line every N kimg ...
-    tick_seconds: float = 10.0  # ... or every N seconds: live curves even on a slow CPU
-    device: str = "auto"
-    root: str = "runs"  # the runs folder
-    name: str = ""  # run folder name; empty: the next NNNNN-config-data
+
+class _TrainCommand:
+    """What the Training panel does with its form (TrainForm, below): the train command."""
 
     def out_dir(self) -> Path:
         root = Path(self.root).expanduser()
         return root / (self.name.strip() or next_run_name(root, self.config, self.data))
 
     def argv(self, out: Path) -> list[str]:
+        """The data, config and run folder, then every other option that is not the CLI's default."""
         if not self.data.strip():
             raise UserError("no training data: type a folder or .zip, or 'procedural'")
         if not self.config.strip():
             raise UserError("no config: pick tiny, small, default, landscape or a .yaml file")
         args = [sys.executable, "-m", "infiniscape", "train", "--data", self.data.strip(),
-                "--config", self.config.strip(), "--out", str(out), "--batch", str(self.batch),
-                "--kimg", f"{self.kimg:g}", "--snapshot-kimg", f"{self.snapshot_kimg:g}",
-                "--seed", str(self.seed), "--lr", f"{self.lr:g}", "--tick-kimg", f"{self.tick_kimg:g}",
-                "--tick-seconds", f"{self.tick_seconds:g}", "--device", self.device, "--quiet"]
-        if self.loss != "stylegan2":
-            args += ["--loss", self.loss]
-        if self.y_extent > 0:
-            args += ["--y-extent", str(self.y_extent)]
-        if self.scene_height > 0:
-            args += ["--scene-height", str(self.scene_height)]
-        if self.resolution > 0:
-            args += ["--resolution", str(self.resolution)]
-        if self.r1_gamma >= 0:
-            args += ["--r1-gamma", f"{self.r1_gamma:g}"]
-        return args
+                "--config", self.config.strip(), "--out", str(out)]
+        for name in FORM_OPTIONS:
+            value = getattr(self, name)
+            if name not in ("data", "config") and value != OPTIONS[name].default:
+                args += [flag(name), to_text(value)]
+        return args + ["--quiet"]
+
+
+TrainForm = make_dataclass(
+    "TrainForm",
+    [*((n, OPTIONS[n].type, field(default=OPTIONS[n].metadata.get("panel", OPTIONS[n].default)))
+       for n in FORM_OPTIONS),
+     ("root", str, field(default="runs")),  # the runs folder
+     ("name", str, field(default=""))],  # run folder name; empty: the next NNNNN-config-data
+    bases=(_TrainCommand,), namespace={"__module__": __name__})
 
 
 def next_run_name(root: Path, config: str, data: str) -> str:
@@ -166,7 +166,7 @@ def run_state(status: dict | None, alive: bool, has_config: bool = False) -> tup
 
 def state_of(path: Path, status: dict | None, proc: TrainingProcess | None) -> tuple[str, str | None]:
     """``run_state`` of a run directory, with what the studio knows of a process it launched."""
-    has_config = (Path(path) / "config.yaml").exists()
+    has_config = (Path(path) / CONFIG).exists()
     if proc is None:
         return run_state(status, pid_alive((status or {}).get("pid")), has_config)
     code = proc.exit_code()
@@ -184,8 +184,8 @@ class RunWatcher:
 
     def __init__(self, path: Path, process: TrainingProcess | None = None):
         self.path, self.process = Path(path), process
-        self.stats = JsonlTail(self.path / "stats.jsonl")
-        self.metrics = JsonlTail(self.path / "metrics.jsonl")
+        self.stats = JsonlTail(self.path / STATS)
+        self.metrics = JsonlTail(self.path / METRICS)
         self._stats_cols: dict = {}
         self._metrics: dict = {}
         self.grids = GridReader()
@@ -201,7 +201,7 @@ class RunWatcher:
         tail = tail_lines(self.path)
         if state == "crashed" and error is None:
             error = next((t for t in reversed(tail) if t.strip()), "crashed: see log.txt")
-        grids = tuple(sorted((self.path / "samples").glob("grid-*.png")))
+        grids = sample_grids(self.path)
         grid_path, grid = self.grids.show(grids, self.chosen_grid)
         return RunView(self.path, state, error, status or {}, "infiniscape", self._stats_cols,
                        {k: v for k, v in X_AXES.items() if v in self._stats_cols}, self._metrics,
@@ -220,24 +220,6 @@ def metric_curves(cols: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np
     return out
 
 
-def read_status(path: Path) -> dict | None:
-    try:
-        status = json.loads((Path(path) / "status.json").read_text())
-    except (OSError, ValueError):
-        return None  # none yet (status.json is replaced atomically, so never half of one)
-    return status if isinstance(status, dict) else None
-
-
-def snapshots(path: Path) -> tuple[Path, ...]:
-    """The run's renderable G_ema checkpoints, oldest first."""
-    return tuple(sorted((Path(path) / "snapshots").glob("G_ema-*.pt")))
-
-
-def newest_snapshot(path: Path) -> Path | None:
-    snaps = snapshots(path)
-    return snaps[-1] if snaps else None
-
-
 def is_run(path: Path) -> bool:
     return any((Path(path) / m).exists() for m in RUN_MARKERS)
 
@@ -245,7 +227,7 @@ def is_run(path: Path) -> bool:
 def summary(path: Path, process: TrainingProcess | None = None) -> RunSummary:
     status = read_status(path)
     s = status or {}
-    metrics = last_record(Path(path) / "metrics.jsonl") or {}
+    metrics = last_record(Path(path) / METRICS) or {}
     metric = next((f"{k} {v:.4g}" for k, v in metrics.items() if k not in ("kimg", "step")
                    and isinstance(v, (int, float)) and not isinstance(v, bool)), None)
     return RunSummary(path, state_of(path, status, process)[0], s.get("kimg"), s.get("total_kimg"),

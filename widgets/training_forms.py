@@ -10,10 +10,9 @@ from pathlib import Path
 from imgui_bundle import imgui
 
 from infiniscape.command_runs import CommandForm
+from infiniscape.train.options import OPTIONS, help_text, value_type
 from infiniscape.training_runs import TrainForm
 
-DEVICES = ("auto", "cpu", "cuda")
-LOSSES = ("stylegan2", "projected")  # train --loss
 EXAMPLE = "python train.py --outdir=~/training-runs --cfg=stylegan3-t --data=~/datasets/afhq.zip --gpus=1 " \
           "--batch=32 --gamma=8.2"
 
@@ -38,28 +37,15 @@ class TrainFormTab:
         em = imgui.get_font_size()
         f = p.form
         w = -em * 7
-
-        def number(label: str, value: float, lowest: float | None = None, step: float = 0.0,
-                   fast: float = 0.0) -> float:
-            imgui.set_next_item_width(w)
-            _, value = imgui.input_float(label, value, step, fast, "%g")
-            return value if lowest is None else max(lowest, value)
-
-        def integer(label: str, value: int, lowest: int, step: int = 1, fast: int = 0, hint: str = "") -> int:
-            imgui.set_next_item_width(w)
-            _, value = imgui.input_int(label, value, step, fast)
-            if hint:
-                imgui.same_line()
-                imgui.text_disabled(hint)
-            return max(lowest, value)
-
         imgui.set_next_item_width(w)
         _, f.data = imgui.input_text_with_hint("data", "folder, .zip or procedural", f.data)
+        imgui.set_item_tooltip(help_text("data"))
         imgui.same_line()
         if imgui.small_button("procedural"):
             f.data = "procedural"
         imgui.set_next_item_width(w)
         _, f.config = imgui.input_text_with_hint("config", "name or .yaml", f.config)
+        imgui.set_item_tooltip(help_text("config"))
         imgui.same_line()
         if imgui.small_button("built-in..."):
             imgui.open_popup("training_configs")
@@ -68,35 +54,11 @@ class TrainFormTab:
                 if imgui.selectable(name, name == f.config)[0]:
                     f.config = name
             imgui.end_popup()
-        f.resolution = integer("resolution", f.resolution, 0, 16, 64, "0: tile")
-        f.batch = integer("batch", f.batch, 1, 1, 8)
-        imgui.set_next_item_width(w)
-        if imgui.begin_combo("loss", f.loss):
-            for name in LOSSES:
-                if imgui.selectable(name, name == f.loss)[0]:
-                    f.loss = name
-            imgui.end_combo()
-        imgui.same_line()
-        imgui.text_disabled("projected: converges faster")
-        f.kimg = number("kimg", f.kimg, 0.001, 1.0, 100.0)
-        f.snapshot_kimg = number("snapshot kimg", f.snapshot_kimg, 0.001, 1.0, 10.0)
-        imgui.set_next_item_width(w)
-        _, f.seed = imgui.input_int("seed", f.seed)
+        for name, layout in MAIN.items():
+            option_input(f, name, w, *layout)
         if imgui.tree_node("more options##training"):
-            f.lr = number("lr", f.lr)
-            f.r1_gamma = number("R1 gamma", f.r1_gamma)
-            imgui.same_line()
-            imgui.text_disabled("< 0: auto")
-            f.y_extent = integer("y extent", f.y_extent, 0, 256, 1024, "procedural: frames at every height")
-            f.scene_height = integer("scene height", f.scene_height, 0, 16, 64, "0: the frame size")
-            f.tick_kimg = number("stats kimg", f.tick_kimg, 0.001)
-            f.tick_seconds = number("stats seconds", f.tick_seconds, 0.1)
-            imgui.set_next_item_width(w)
-            if imgui.begin_combo("device", f.device):
-                for d in DEVICES:
-                    if imgui.selectable(d, d == f.device)[0]:
-                        f.device = d
-                imgui.end_combo()
+            for name, layout in MORE.items():
+                option_input(f, name, w, *layout)
             imgui.tree_pop()
         imgui.set_next_item_width(w)
         _, f.root = imgui.input_text("runs folder", f.root)
@@ -112,6 +74,47 @@ class TrainFormTab:
             argv = guard(lambda: f.argv(out))
             if argv:
                 imgui.text_wrapped("$ infiniscape " + shlex.join(argv[3:]))
+
+
+# The New run form's layout: option -> (label, step, fast step, lowest value, note beside it). Types,
+# defaults, choices and help (each input's tooltip) come from TrainOptions (train/options.py).
+MAIN = {"resolution": ("resolution", 16, 64, 0, ""), "batch": ("batch", 1, 8, 1, ""),
+        "loss": ("loss", 0, 0, None, "projected: converges faster"),
+        "kimg": ("kimg", 1.0, 100.0, 0.001, ""), "snapshot_kimg": ("snapshot kimg", 1.0, 10.0, 0.001, ""),
+        "seed": ("seed", 1, 100, None, "")}
+MORE = {"lr": ("lr", 0.0, 0.0, None, ""), "r1_gamma": ("R1 gamma", 0.0, 0.0, None, ""),
+        "y_extent": ("y extent", 256, 1024, 0, "procedural: frames at every height"),
+        "scene_height": ("scene height", 16, 64, 0, ""), "tick_kimg": ("stats kimg", 0.0, 0.0, 0.001, ""),
+        "tick_seconds": ("stats seconds", 0.0, 0.0, 0.1, ""), "device": ("device", 0, 0, None, "")}
+
+
+def option_input(form, name: str, width: float, label: str, step, fast, lowest, note: str) -> None:
+    """One option of the form, drawn after its type: a combo where TrainOptions lists its values, else
+    a number. An option whose default is None (auto) shows as 0 (integers) or < 0 (floats)."""
+    value, kind, meta = getattr(form, name), value_type(name), OPTIONS[name].metadata
+    auto = "None" in OPTIONS[name].type
+    imgui.set_next_item_width(width)
+    if meta["hints"]:
+        if imgui.begin_combo(label, value):
+            for choice in meta["hints"]:
+                if imgui.selectable(choice, choice == value)[0]:
+                    value = choice
+            imgui.end_combo()
+    elif kind is int:
+        _, value = imgui.input_int(label, 0 if value is None else value, step, fast)
+        value = value if lowest is None else max(lowest, value)
+        value = None if auto and value <= 0 else value
+        note = note or ("0: auto" if auto else "")
+    else:
+        _, value = imgui.input_float(label, -1.0 if value is None else value, step, fast, "%g")
+        value = value if lowest is None else max(lowest, value)
+        value = None if auto and value < 0 else value
+        note = note or ("< 0: auto" if auto else "")
+    imgui.set_item_tooltip(help_text(name))
+    setattr(form, name, value)
+    if note:
+        imgui.same_line()
+        imgui.text_disabled(note)
 
 
 class CommandFormTab:
