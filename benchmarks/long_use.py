@@ -9,9 +9,10 @@ resident memory must stay under the tile cache budget plus a fixed overhead, tex
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
+
+from bench_args import parser
 
 
 def rss_mb() -> float:
@@ -27,12 +28,9 @@ def gl_live_textures(max_id: int) -> int:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="tiny")
-    p.add_argument("--tiles", type=int, default=10_000, help="fresh tiles to scroll through")
-    p.add_argument("--cache-mb", type=int, default=64, help="tile cache budget")
-    p.add_argument("--every", type=int, default=1000, help="print a row every this many tiles")
-    args = p.parse_args()
+    args = parser(__doc__, tiles=(10_000, "fresh tiles to scroll through"),
+                  cache_mb=(64, "tile cache budget"),
+                  every=(1000, "print a row every this many tiles")).parse_args()
 
     from imgui_bundle import imgui
 

@@ -16,11 +16,11 @@ Frame time is the work of a frame (input, UI, upload, draw, swap), without the F
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import numpy as np
+from bench_args import parser
 
 
 def measure(window, studio, frames: int, pan_px_s: float = 0.0) -> np.ndarray:
@@ -50,13 +50,10 @@ def settle(window, studio, timeout: float = 120.0) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="tiny")
-    p.add_argument("--frames", type=int, default=600, help="per kind, over all rounds")
-    p.add_argument("--rounds", type=int, default=3, help="idle / generating / panning_rendered rounds")
-    p.add_argument("--pan", type=float, default=240.0, help="screen px/s while generating")
-    p.add_argument("--json", default=None, help="also write the numbers here")
-    args = p.parse_args()
+    args = parser(__doc__, frames=(600, "per kind, over all rounds"),
+                  rounds=(3, "idle / generating / panning_rendered rounds"),
+                  pan=(240.0, "screen px/s while generating"),
+                  json=(None, "also write the numbers here")).parse_args()
 
     from infiniscape.commands.view import reserve_ui_core
     from infiniscape.studio import Studio
