@@ -112,3 +112,26 @@ def test_spectrum_command_writes_npz_and_png(tmp_path, capsys):
 def test_spectrum_command_rejects_a_non_npz_output(tmp_path, capsys):
     assert main(["spectrum", "--model", "tiny", "--out", str(tmp_path / "s.png")]) == 2
     assert "npz" in capsys.readouterr().err
+
+
+def test_region_pixels_from_a_tile_store_equal_the_render(tiny):
+    """The panels read tiles the canvas holds already: a stored tile is exactly its render."""
+    from infiniscape.models.contract import Tile
+    from infiniscape.renderer.analysis.pixels import region_pixels
+    from infiniscape.renderer.world import World, to_uint8
+
+    world = World(tiny)
+    t = world.tile_size
+    stored = {Tile(0, 0): to_uint8(world.render(0, 0, t, t))}
+
+    class Store:
+        def get(self, tile):
+            return stored.get(tile)
+
+        def put(self, tile, image):
+            pass
+
+    rect = (-t // 2 + 3, t // 3, 2 * t - 5, t + 7)  # meets six tiles, one of them stored
+    expected = to_uint8(world.render(*rect))
+    assert np.array_equal(region_pixels(world, rect, Store()), expected)
+    assert np.array_equal(region_pixels(world, rect), expected)

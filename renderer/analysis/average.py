@@ -109,19 +109,60 @@ def sample_tiles(count: int, seed: int = 0, spread: int = 64):
     return [Tile(int(i % side) - spread, int(i // side) - spread) for i in flat]
 
 
-def world_tiles(world, tiles) -> Iterator[np.ndarray]:
-    """uint8 tiles of a World, rendered one batch at a time (memory stays bounded)."""
-    from ..world import to_uint8
+def world_tiles(world, tiles, store=None) -> Iterator[np.ndarray]:
+    """uint8 tiles of a World, rendered one batch at a time (memory stays bounded); with a tile
+    ``store`` (the studio's cache) the tiles it holds are taken from it."""
+    from .pixels import tile_images
 
-    for i in range(0, len(tiles), world.tile_batch):
-        for img in world.render_tiles(tiles[i:i + world.tile_batch]):
-            yield to_uint8(img)
+    return tile_images(world, tiles, store)
 
 
 def dataset_images(dataset, count: int) -> Iterator[np.ndarray]:
     """The first ``count`` images of a dataset (``open_dataset``), as uint8 [R, R, 3]."""
     for i in range(min(count, len(dataset))):
         yield np.asarray(dataset[i])
+
+
+def model_and_data_spectra(images: list[np.ndarray], real: list[np.ndarray] | None = None,
+                           beta: float = 8.0, interp: int = 4) -> dict[str, AverageSpectrum]:
+    """{"model": ..., "data": ...} average spectra whitened alike: with the data's statistics when
+    there is data (so both are comparable), else the model's; a uniform set is whitened by 1e-6."""
+    mean, std = image_moments(real if real is not None else images)
+    out = {"model": average_spectrum(images, mean, max(std, 1e-6), beta, interp)}
+    if real is not None:
+        out["data"] = average_spectrum(real, mean, max(std, 1e-6), beta, interp)
+    return out
+
+
+def heatmap_row(spectra: dict[str, AverageSpectrum], lo: float = -40.0, hi: float = 20.0) -> np.ndarray:
+    """uint8: the spectra's dB heatmaps side by side, coloured from ``lo`` to ``hi`` dB."""
+    from .spectrum import colorize, side_by_side
+
+    return side_by_side(colorize(sp.heatmap_db(), lo, hi) for sp in spectra.values())
+
+
+PLOTS = (("0-degree slice (horizontal)", "freqs0", "slice0"),
+         ("45-degree slice (diagonal)", "freqs45", "slice45"),
+         ("radial profile (mean over rings)", None, None))
+
+
+Curves = dict[str, tuple[np.ndarray, np.ndarray]]  # label -> (frequency in cycles / image, power in dB)
+
+
+def plot_curves(spectra: dict[str, AverageSpectrum]) -> list[tuple[str, Curves]]:
+    """What the Spectrum panel plots: per plot title, label -> (frequency, dB) as contiguous arrays."""
+    plots = []
+    for title, fx, fy in PLOTS:
+        curves = {}
+        for label, sp in spectra.items():
+            if fx is None:
+                f, db = sp.radial()
+            else:
+                sl = sp.slices()
+                f, db = sl[fx], sl[fy]
+            curves[label] = (np.ascontiguousarray(f), np.ascontiguousarray(db))
+        plots.append((title, curves))
+    return plots
 
 
 # -- export --------------------------------------------------------------------------------------

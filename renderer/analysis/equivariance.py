@@ -264,3 +264,43 @@ def transformable(model, metrics: Sequence[str] = ()) -> TransformableGenerator:
         raise UserError(f"the {family} model has no input transform to rotate: eqr needs a StyleGAN3 "
                         "network (eqt_int and eqt_frac move its world)")
     return shifted
+
+
+def view_generator(model) -> TransformableGenerator | None:
+    """What the Equivariance panel moves: the model when it renders with an input transform, a native
+    model's world moved by translations (``world_shift``), else None (the panel is greyed out)."""
+    from .world_shift import world_shift_generator
+
+    caps = getattr(model, "capabilities", None)
+    if caps is not None and caps.transformed_frames:
+        return model
+    return world_shift_generator(model) if model is not None else None
+
+
+def difference_strip(gen: TransformableGenerator, seed: int, tx: float, ty: float, angle: float,
+                     whole_pixels: bool, untransformed: bool = False) -> np.ndarray:
+    """uint8 [R, 3R + 8, 3]: transformed render | ideal reference | |difference| x 4 (masked).
+
+    ``untransformed`` compares in the original frame instead (the StyleGAN3 visualizer's Untransform): the
+    render moved back by its own input transform | the identity render under the same band limit | x4."""
+    from .spectrum import side_by_side
+
+    orig = gen.render_transformed(seed, np.eye(3)).float()[None]
+    transform = rotation_matrix(-angle) @ translation_matrix(tx, ty) if angle else translation_matrix(tx, ty)
+    img = gen.render_transformed(seed, transform).float()[None]
+    if untransformed:
+        img, mask = untransform(img, transform)
+        ref, rmask = bandlimit(orig, transform)
+        mask = mask * rmask
+    elif angle:  # rotation, then translation, as one band-limited resample (R_alpha of EQ-R when t = 0)
+        ref, mask = affine_resample(orig, np.linalg.inv(transform), amax=6)
+        img, pmask = pseudo_rotate(img, angle)  # compare what survives the rotation's band limit
+        mask = mask * pmask
+    else:
+        ref, mask = (integer_shift if whole_pixels else fractional_shift)(orig, tx, ty)
+    diff = (ref - img).abs() * mask * 4 - 1
+
+    def u8(x: torch.Tensor) -> np.ndarray:
+        return np.clip(np.rint((x[0].permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255).astype(np.uint8)
+
+    return side_by_side([u8(img), u8(ref * mask), u8(diff)])

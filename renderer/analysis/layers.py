@@ -94,3 +94,16 @@ def layer_spectrum(data: np.ndarray, channel: int = 0, rgb: bool = False, all_ch
     """uint8 [H, W, 3] FFT view of the layer (all channels summed, or the shown ones)."""
     sig = data if all_channels else select_channels(data, channel, rgb)
     return colorize(to_db(power_spectrum(sig.transpose(1, 2, 0), beta)), -db_range, db_range)
+
+
+def layer_view(layer: LayerOutput, channel: int = 0, rgb: bool = False, normalize: bool = True,
+               gain_db: float = 0.0, fft: bool = False, fft_all: bool = True, beta: float = 8.0,
+               db_range: float = 50.0) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """The Layers panel's picture of a layer (``layer_image``, then its FFT view beside it when asked)
+    and its statistics (``layer_stats``)."""
+    from .spectrum import side_by_side
+
+    img = layer_image(layer.data, channel, rgb, normalize, gain_db)
+    if fft:
+        img = side_by_side([img, layer_spectrum(layer.data, channel, rgb, fft_all, beta, db_range)], gap=2)
+    return img, layer_stats(layer.data, channel, rgb)

@@ -80,6 +80,21 @@ def spectrum_image(img: np.ndarray, beta: float = 8.0, db_range: float = 50.0,
     return colorize(to_db(power_spectrum(img, beta, mode)), -db_range, db_range)
 
 
+def side_by_side(images, gap: int = 4, grey: int = 30) -> np.ndarray:
+    """uint8 [H, sum W + gaps, 3]: images of one height in a row, parted by ``gap`` px of dark grey."""
+    images = list(images)
+    bar = np.full((images[0].shape[0], gap, 3), grey, np.uint8)
+    row = [part for img in images for part in (img, bar)][:-1]
+    return np.concatenate(row, axis=1)
+
+
+def region_spectrum(pixels: np.ndarray, beta: float = 8.0, db_range: float = 50.0,
+                    luminance: bool = False) -> np.ndarray:
+    """The Spectrum panel's strip: uint8 pixels of a region | their FFT view (``spectrum_image``)."""
+    fft = spectrum_image(pixels, beta, db_range, "luminance" if luminance else "all")
+    return side_by_side([pixels, fft])
+
+
 def peak_frequency(power: np.ndarray) -> tuple[int, int]:
     """(fy, fx) in FFT bins of the strongest component of a centred spectrum (signed)."""
     h, w = power.shape
