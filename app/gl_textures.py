@@ -72,6 +72,46 @@ class GLTextures:
             self.gl.glDeleteTextures([tex])
 
 
+class PanelImage:
+    """A uint8 [H, W, 3] picture shown in a panel (spectra, difference strips, previews): one texture,
+    written on the UI thread when the picture changes, made anew when its size does."""
+
+    def __init__(self, gl: GLTextures):
+        self.gl = gl
+        self.rgb: np.ndarray | None = None
+        self.tex: int | None = None
+        self._shape = (0, 0)
+        self._dirty = False
+
+    def set(self, rgb: np.ndarray | None) -> None:
+        self.rgb, self._dirty = rgb, True
+
+    def draw(self, width: float) -> None:
+        """The picture ``width`` px wide at its aspect (imgui; nothing without a picture)."""
+        from imgui_bundle import imgui
+
+        if self.rgb is None:
+            return
+        if self._dirty:
+            self._upload()
+        h, w = self.rgb.shape[:2]
+        imgui.image(imgui.ImTextureRef(self.tex), imgui.ImVec2(width, width * h / max(w, 1)))
+
+    def _upload(self) -> None:
+        self._dirty = False
+        img = np.ascontiguousarray(self.rgb)
+        h, w = img.shape[:2]
+        if self.tex is None or self._shape != (h, w):
+            self.release()
+            self.tex, self._shape = self.gl.create(w, h), (h, w)  # nearest magnification: see the bins
+        self.gl.write(self.tex, 0, 0, img)
+
+    def release(self) -> None:
+        if self.tex is not None:
+            self.gl.delete(self.tex)
+        self.tex, self._shape = None, (0, 0)
+
+
 @dataclass
 class Slot:
     tex_id: int  # the atlas page

@@ -5,7 +5,11 @@ per frame, so every widget can be driven and checked headless."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from infiniscape.models.contract import StyleMix  # noqa: F401  (the Model panel's style-mixing setting)
+from infiniscape.models.errors import UserError  # noqa: F401  (what a request refused raises)
+from infiniscape.renderer.levels import ZOOMS  # noqa: F401  (the export zooms the Capture panel offers)
 
 
 @dataclass
@@ -26,8 +30,33 @@ class Intents:
     place_image: tuple[str, tuple[int, int, int, int], int] | None = None  # (image file, world rect, steps)
     fusion: object | None = None  # a renderer.fusion.FusionParams for every style anchor
     settings: dict | None = None  # scene-wide knobs to change (World.with_settings): truncation, ...
+    analyse: list = field(default_factory=list)  # requests of app.analysis (Spectrum, Layers, ...)
+    stop_analysis: str | None = None  # the kind of analysis whose job to stop
     # standing settings, written every frame by their widget
     show_grid: bool = False
     fps_limit: int = 60
     vsync: bool = False
     tool: str = "pan"  # pan | select | stats | anchor
+
+
+# -- edit actions from plain values (Intents.apply), so panels need not know renderer.edits ---------
+
+def resample(field_name: str, rect: tuple[int, int, int, int], seed: int,
+             stats: tuple[int, int, int, int] | None = None, feather: int = 8):
+    """Redraw ``field_name``'s cells under ``rect`` from ``seed`` (matching ``stats``' statistics)."""
+    from infiniscape.renderer.edits import Resample
+
+    return Resample(field_name, tuple(rect), int(seed), stats, int(feather))
+
+
+def remove_anchor(index: int):
+    from infiniscape.renderer.edits import RemoveAnchor
+
+    return RemoveAnchor(index)
+
+
+def anchor_reach(index: int, radius: int | None, blur: int | None):
+    """The anchor's own radius and blur; None for both gives it the scene's reach again."""
+    from infiniscape.renderer.edits import SetAnchorReach
+
+    return SetAnchorReach(index, radius, blur)

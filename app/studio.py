@@ -5,11 +5,9 @@ the glfw window and main loop live in ``window.py``."""
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
 
-import numpy as np
 from imgui_bundle import imgui
 
 from infiniscape.models.errors import describe_error
@@ -27,6 +25,8 @@ from infiniscape.widgets.spectrum_widget import SpectrumWidget
 from infiniscape.widgets.styles import StylesWidget
 from infiniscape.widgets.training_widget import TrainingWidget
 
+from . import capture
+from .analysis import Analysis
 from .canvas import Canvas
 from .canvas_tools import CanvasTools
 from .gl_textures import TexturePool
@@ -37,7 +37,6 @@ WINDOW_FLAGS = (imgui.WindowFlags_.no_title_bar | imgui.WindowFlags_.no_resize |
                 | imgui.WindowFlags_.no_collapse | imgui.WindowFlags_.no_saved_settings)
 CANVAS_FLAGS = (WINDOW_FLAGS | imgui.WindowFlags_.no_scrollbar | imgui.WindowFlags_.no_scroll_with_mouse
                 | imgui.WindowFlags_.no_bring_to_front_on_focus | imgui.WindowFlags_.no_background)
-MAX_VIEW_PIXELS = 64 << 20  # world px a "save view" may render (uint8: 192 MB); beyond, use Export
 
 
 def _nothing() -> None:
@@ -90,6 +89,7 @@ class Studio:
         self._errors_seen = 0
         self._reset_pending = True
         self.placing = None  # an app.placing.Placing while an image is fitted (Place image panel)
+        self.analysis = Analysis(self)  # the analysis panels' requests, run on jobs (app.analysis)
         self.panels = [("Model", ModelWidget(self), True), ("Navigation", NavigationWidget(self), True),
                        ("Edit", EditWidget(self), True), ("Place image", PlaceImageWidget(self), False),
                        ("Styles", StylesWidget(self), False),
@@ -287,6 +287,7 @@ class Studio:
                             it.zoom, self.canvas.origin)
         if it.goto is not None:
             view.center_on(it.goto[0], it.goto[1], size)
+        self.analysis.carry_out(it)  # the test signal needs no world
         if self.world is None:
             if it.apply or it.undo or it.redo or it.jump is not None or it.save_scene or it.save_view \
                     or it.export:
@@ -352,6 +353,14 @@ class Studio:
         self.placing = start_placing(self, path, rect, steps)
         return self.placing.job
 
+    def save_view(self, path: str, scale: int = 1):
+        """Save what the canvas shows, at canvas size x ``scale``, off the UI thread (app.capture)."""
+        return capture.save_view(self, path, scale)
+
+    def export(self, rect: tuple[int, int, int, int], path: str, zoom: float = 1.0):
+        """Export a world rectangle at zoom 1, 1/2, 1/4, ... off the UI thread (app.capture)."""
+        return capture.export(self, rect, path, zoom)
+
     def _guard(self, fn, what: str = ""):
         """Run fn; a failure becomes a red status line, never an exception out of the frame."""
         try:
@@ -359,61 +368,6 @@ class Studio:
         except Exception as e:
             self.report(f"{what + ' failed: ' if what else ''}{describe_error(e)}", error=True)
             return None
-
-    # -- capture --------------------------------------------------------------------------------
-
-    def save_view(self, path: str, scale: int = 1):
-        """Save what the canvas shows, at canvas size x ``scale``, rendered off the UI thread."""
-        from PIL import Image
-
-        from infiniscape.models.files import atomic_output
-        from infiniscape.renderer.export import check_output_path
-        from infiniscape.renderer.world import to_uint8
-
-        out = check_output_path(path)
-        if out.suffix.lower() != ".png":
-            raise ValueError(f"{path}: the view is saved as .png")
-        x0, y0, x1, y1 = self.canvas.view.world_rect(self.canvas.size)
-        x, y = math.floor(x0), math.floor(y0)
-        w, h = max(1, math.ceil(x1) - x), max(1, math.ceil(y1) - y)
-        if w * h > MAX_VIEW_PIXELS:
-            raise ValueError(f"the view covers {w}x{h} world px: zoom in, or use Export for big regions")
-        size = (max(1, round(self.canvas.size[0] * scale)), max(1, round(self.canvas.size[1] * scale)))
-        world = self.world
-
-        def work(job):
-            buf = np.empty((h, w, 3), np.uint8)
-            for ox, oy, piece in world.iter_pieces(x, y, w, h, job.advance):
-                buf[oy:oy + piece.shape[0], ox:ox + piece.shape[1]] = to_uint8(piece)
-            img = Image.fromarray(buf)
-            if img.size != size:
-                shrink = size[0] < w
-                img = img.resize(size, Image.Resampling.LANCZOS if shrink else Image.Resampling.NEAREST)
-            with atomic_output(out) as tmp:
-                img.save(tmp, format="PNG")
-            return out
-
-        self.report(f"saving view to {out} ...")
-        return self.jobs.start(f"save view {out.name}", work, total=world.tile_count(x, y, w, h),
-                               on_done=lambda p: self.report(f"saved view {p} ({size[0]}x{size[1]})"))
-
-    def export(self, rect: tuple[int, int, int, int], path: str, zoom: float = 1.0):
-        """Export a world rectangle at zoom 1, 1/2, 1/4, ... with the streaming exporter, off the UI
-        thread: the output is the level's pixels covering the rectangle."""
-        from infiniscape.renderer.export import check_output_path, export_region
-        from infiniscape.renderer.levels import level_rect, zoom_level, zoom_text
-
-        out = check_output_path(path)
-        k = zoom_level(zoom)
-        x, y, w, h = rect
-        lx, ly, ow, oh = level_rect(x, y, w, h, k)
-        world = self.world
-        at = f" at zoom {zoom_text(k)}" if k else ""
-        self.report(f"exporting {w}x{h} at ({x}, {y}){at} to {out} ...")
-        return self.jobs.start(f"export {out.name}",
-                               lambda job: export_region(world, x, y, ow, oh, out, job.advance, zoom),
-                               total=world.tile_count(lx, ly, ow, oh, k),
-                               on_done=lambda p: self.report(f"exported {p} ({ow}x{oh}{at})"))
 
 
 def _close_later(scheduler) -> None:

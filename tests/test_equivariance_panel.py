@@ -12,9 +12,9 @@ pytest.importorskip("imgui_bundle")
 from imgui_driver import frame, frames_until  # noqa: E402
 from test_equivariance_official import sg3_pickle  # noqa: E402, F401  (module fixture)
 
+from infiniscape.renderer.analysis.equivariance import difference_strip  # noqa: E402
 from infiniscape.renderer.analysis.synthetic import SinusoidGenerator  # noqa: E402
 from infiniscape.studio import Studio  # noqa: E402
-from infiniscape.widgets.equivariance_widget import difference_strip  # noqa: E402
 
 
 @pytest.fixture
@@ -33,9 +33,9 @@ def panel_strip(studio: Studio, untransform: bool) -> np.ndarray:
     panel = studio.widgets["Equivariance"]
     panel.untransform = untransform
 
-    def shown() -> bool:
-        job = panel._job
-        return panel._key[-1] == untransform and job.done.is_set() and panel.image.rgb is job.result
+    def shown() -> bool:  # the studio's analysis runner renders the strip; the panel draws it
+        done = studio.analysis.result("equivariance view")
+        return done is not None and done.request == panel.view_request() and panel.image.rgb is done.value
 
     frames_until(studio, shown, timeout=60)
     return panel.image.rgb

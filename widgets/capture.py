@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from infiniscape.renderer.levels import ZOOMS
+from infiniscape.intents import ZOOMS
 
 
 class CaptureWidget:

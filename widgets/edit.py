@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
+from infiniscape import intents
+
+from . import ui
+
 FIELDS = ("local", "style", "noise")
 
 
 class EditWidget:
     def __init__(self, studio):
         self.studio = studio
-        self.field = 0
-        self.seed = 1
-        self.feather = 8
-        self.use_stats = False
-        self.defaults = dict(field=0, seed=1, feather=8, use_stats=False)
+        ui.settings(self, field=0, seed=1, feather=8, use_stats=False)
 
     def resample_action(self):
         """The Resample the panel would issue now, or None without a selection."""
-        from ..renderer.edits import Resample
-
         tools = self.studio.tools
         if tools.selection is None:
             return None
         stats = tools.stats_rect if self.use_stats else None
-        return Resample(FIELDS[self.field], tuple(tools.selection), int(self.seed), stats, int(self.feather))
+        return intents.resample(FIELDS[self.field], tools.selection, self.seed, stats, self.feather)
 
     def __call__(self, show: bool = True) -> None:
         s = self.studio
@@ -55,14 +53,12 @@ class EditWidget:
         _, self.use_stats = imgui.checkbox("match statistics region", self.use_stats and has_stats)
         imgui.end_disabled()
         imgui.begin_disabled(sel is None or s.world is None)
-        if imgui.button("Resample (R)") or (sel and _pressed(imgui.Key.r)):
+        if imgui.button("Resample (R)") or (sel and ui.key_pressed(imgui.Key.r)):
             s.intents.apply = self.resample_action()
             self.seed += 1  # the next press gives another variation
         imgui.end_disabled()
         imgui.same_line()
-        if imgui.button("Reset##edit"):
-            for k, v in self.defaults.items():
-                setattr(self, k, v)
+        ui.reset_button(self, "edit")
         self._history()
 
     def _history(self) -> None:
@@ -89,8 +85,3 @@ class EditWidget:
                 if imgui.selectable(label, i == w.history_position)[0] and i != w.history_position:
                     s.intents.jump = i
             imgui.end_list_box()
-
-
-def _pressed(key) -> bool:
-    io = imgui.get_io()
-    return not io.want_text_input and not io.key_ctrl and imgui.is_key_pressed(key, False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from infiniscape.models.contract import StyleMix
+from infiniscape.intents import StyleMix
 
 SEED_PLANE_FAMILIES = ("stylegan2", "stylegan3", "inrgan")  # official nets drawn from the seed plane
 OFFICIAL_NOISE = (("const", "world"), ("random", "random"), ("none", "off"))  # (label, scene noise_mode)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from .spectrum_widget import PanelImage
+from infiniscape.gl_textures import PanelImage
 
 
 class PlaceImageWidget:
@@ -16,7 +16,7 @@ class PlaceImageWidget:
         self.studio = studio
         self.path = ""
         self.steps = 200
-        self.preview = PanelImage(studio)
+        self.preview = PanelImage(studio.pool.gl)
         self._shown = None  # the preview array last uploaded
         self.hits: dict[str, tuple[float, float]] = {}  # button centres of the last frame (tests click them)
 

@@ -1,70 +1,50 @@
 """Seams panel: the seam score of the loaded model (gradient energy across tile borders relative to
-matched interior lines, 1.0 = invisible), measured over random world regions in the background,
-with its bootstrap interval and the per-region scores (one horizon or ridge can dominate a region)."""
+matched interior lines, 1.0 = invisible), measured over random world regions in the background
+(app.analysis), with its bootstrap interval and the per-region scores (one horizon or ridge can
+dominate a region)."""
 
 from __future__ import annotations
 
-import numpy as np
 from imgui_bundle import imgui, implot
+
+from infiniscape.analysis_requests import SeamScore
+
+from . import ui
 
 
 class SeamsWidget:
     def __init__(self, studio):
         self.studio = studio
-        self.regions = 16
-        self.tiles_per_side = 2
-        self.sample_seed = 0
-        self.defaults = dict(regions=16, tiles_per_side=2, sample_seed=0)
-        self.result: dict | None = None  # score, x, y, interval, per-region scores, model name
-        self._job = None
+        ui.settings(self, regions=16, tiles_per_side=2, sample_seed=0)
+
+    @property
+    def result(self) -> dict | None:
+        """score, x, y, interval, per-region scores, model name, regions; None before a measurement."""
+        done = self.studio.analysis.result(SeamScore.kind)
+        return done.value if done is not None else None
 
     def measure(self) -> None:
         """Start measuring the current world in a background job (the UI never waits)."""
-        s = self.studio
-        if s.world is None or self._job is not None:
-            return
-        from infiniscape.renderer.analysis.seams import pool, seam_interval, world_seam_samples
-
-        world, name = s.world, s.model_name
-        regions, side, seed = self.regions, self.tiles_per_side, self.sample_seed
-
-        def run(job):  # Stop cancels the job: its next advance() ends it
-            samples = world_seam_samples(world, regions=regions, tiles_per_side=side, seed=seed,
-                                         progress=job.advance)
-            e = pool(samples)
-            return dict(score=e.score, x=e.score_x, y=e.score_y, interval=seam_interval(samples),
-                        per_region=np.array([r.score for r in samples], np.float64), model=name,
-                        regions=len(samples))
-
-        def done(result):
-            self.result = result
-
-        self._job = s.jobs.start("seam score", run, done, total=regions)
+        self.studio.analysis.submit(SeamScore(self.regions, self.tiles_per_side, self.sample_seed))
 
     def __call__(self, show: bool = True) -> None:
-        if self._job is not None and self._job.done.is_set():
-            self._job = None
         if not show:
             return
         s = self.studio
         em = imgui.get_font_size()
-        imgui.set_next_item_width(em * 8)
-        _, self.regions = imgui.slider_int("regions", self.regions, 2, 128)
+        self.regions = ui.slider_int("regions", self.regions, 2, 128, ems=8)
         imgui.same_line()
-        imgui.set_next_item_width(em * 5)
-        _, self.tiles_per_side = imgui.slider_int("tiles/side", self.tiles_per_side, 2, 6)
-        imgui.set_next_item_width(em * 6)
-        _, self.sample_seed = imgui.input_int("sample seed", self.sample_seed)
-        imgui.begin_disabled(s.world is None)
-        if self._job is None:
-            if imgui.button("Measure##seams"):
-                self.measure()
-        else:
-            if imgui.button("Stop##seams"):
-                self._job.cancelled.set()
-            imgui.same_line()
-            imgui.text_disabled(f"regions {self._job.progress_text()}")
-        imgui.end_disabled()
+        self.tiles_per_side = ui.slider_int("tiles/side", self.tiles_per_side, 2, 6, ems=5)
+        self.sample_seed = ui.input_int("sample seed", self.sample_seed, ems=6)
+        with ui.disabled(s.world is None):
+            if not s.analysis.busy(SeamScore.kind):
+                if imgui.button(ui.ident("Measure", "seams")):
+                    s.intents.analyse.append(SeamScore(self.regions, self.tiles_per_side, self.sample_seed))
+            else:
+                if imgui.button(ui.ident("Stop", "seams")):
+                    s.intents.stop_analysis = SeamScore.kind
+                imgui.same_line()
+                imgui.text_disabled(f"regions {s.analysis.job(SeamScore.kind).progress_text()}")
         r = self.result
         if r is None:
             imgui.text_disabled("not measured yet (1.0 = borders invisible, > 1 = seams)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
+from infiniscape import intents
+
 
 class StylesWidget:
     def __init__(self, studio):
@@ -42,8 +44,6 @@ class StylesWidget:
         anchors = s.world.anchors if s.world is not None else ()
         if not anchors:
             imgui.text_disabled("no style anchors: the model's own styles everywhere")
-        from ..renderer.edits import RemoveAnchor
-
         fusion = s.world.scene.fusion if s.world is not None else None
         for i, a in enumerate(anchors):
             imgui.text(f"{i}: ({a.at[0]:.0f}, {a.at[1]:.0f}) {a.describe()}")
@@ -52,14 +52,12 @@ class StylesWidget:
                 s.intents.goto = (float(a.at[0]), float(a.at[1]))
             imgui.same_line()
             if imgui.small_button(f"Delete##a{i}"):
-                s.intents.apply = RemoveAnchor(i)
+                s.intents.apply = intents.remove_anchor(i)
             self._own_reach(i, a, fusion.of(a))
 
     def _own_reach(self, i: int, anchor, reach) -> None:
         """This anchor's own radius and blur (an undoable edit when the drag is let go); Scene
         resets it to the scene's reach."""
-        from ..renderer.edits import SetAnchorReach
-
         s, em = self.studio, imgui.get_font_size()
         imgui.indent(em)
         r, b = self.own.get(i, (reach.radius, reach.blur_width))
@@ -71,7 +69,7 @@ class StylesWidget:
         _, b = imgui.drag_int(f"blur##own{i}", b, 2.0, 0, 1 << 14)
         active, let_go = active or imgui.is_item_active(), let_go or imgui.is_item_deactivated_after_edit()
         if let_go:
-            s.intents.apply = SetAnchorReach(i, r, b)
+            s.intents.apply = intents.anchor_reach(i, r, b)
         if active and not let_go:
             self.own[i] = (r, b)
         else:
@@ -79,7 +77,7 @@ class StylesWidget:
         if anchor.radius is not None or anchor.blur is not None:
             imgui.same_line()
             if imgui.small_button(f"Scene##own{i}"):
-                s.intents.apply = SetAnchorReach(i, None, None)
+                s.intents.apply = intents.anchor_reach(i, None, None)
         imgui.unindent(em)
 
     def _reach(self) -> None:

@@ -15,11 +15,11 @@ from imgui_bundle import imgui, implot
 
 from infiniscape import run_curves
 from infiniscape.command_runs import CommandForm
+from infiniscape.gl_textures import PanelImage
 from infiniscape.run_list import TrainingRuns
 from infiniscape.run_view import duration
 from infiniscape.training_runs import TrainForm
 
-from .spectrum_widget import PanelImage
 from .training_forms import CommandFormTab, TrainFormTab
 
 POLL_S = 0.5  # the selected run's files are re-read this often (off the UI thread)
@@ -40,7 +40,7 @@ class TrainingWidget:
         self.run_list: list = []
         self.selected: Path | None = None
         self.view = None  # RunView of the selected run, replaced by each poll
-        self.image = PanelImage(studio)
+        self.image = PanelImage(studio.pool.gl)
         self.hits: dict[str, tuple[float, float]] = {}  # centres of the last drawn buttons (tests click)
         self.chosen: dict[str, list[str]] = {}  # format -> stats the user plots (absent: the defaults)
         self.x_axis = "kimg"
@@ -64,7 +64,7 @@ class TrainingWidget:
         self._launch(lambda: self.runs.launch_command(self.command), "command started")
 
     def _launch(self, launch, what: str) -> None:
-        from infiniscape.models.errors import UserError
+        from infiniscape.intents import UserError
 
         try:
             out = launch()
@@ -75,7 +75,7 @@ class TrainingWidget:
         self.studio.report(f"{out.name}: {what} (output in {out})")
 
     def stop(self) -> None:
-        from infiniscape.models.errors import UserError
+        from infiniscape.intents import UserError
 
         try:
             self.studio.report(self.runs.stop(self.selected))
