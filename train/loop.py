@@ -110,12 +110,7 @@ class Trainer:
         o = self.opts
         if not o.y_extent:
             return None
-        from .procedural import horizon_row
-
-        scene = o.scene_height or res
-        h0 = horizon_row(scene)
-        return VerticalRange(near=(-h0, max(-h0, scene - h0 - res)), extent=o.y_extent, frame=res,
-                             align=self.G.cfg.base_scale)
+        return VerticalRange.studio(res, o.scene_height, o.y_extent, align=self.G.cfg.base_scale)
 
     def _top(self, res: int):
         horizon = getattr(self.dataset, "horizon_row", None)  # known for the procedural source
@@ -302,7 +297,8 @@ class Trainer:
             if snap and written["snapshot"] != self.nimg:
                 t_maint = time.time()
                 if env.is_main:  # the snapshot first: samples are only pictures of it
-                    frames = {"frame": o.resolution, "scene_height": o.scene_height or o.resolution}
+                    frames = {"frame": o.resolution, "scene_height": o.scene_height or o.resolution,
+                              "y_extent": o.y_extent}
                     path = run.save_snapshot(self.nimg, self.state_dict(), self.G_ema, frames)
                     run.log(f"snapshot kimg {self.nimg / 1000:g}: {path.name}")
                     self.write_samples()
