@@ -30,8 +30,10 @@ import numpy as np
 import torch
 import yaml
 
-from infiniscape.models.official import alis, inrgan, stylegan2, stylegan3
-from infiniscape.models.official.loader import copy_tensors
+from infiniscape.models.alis import generator as alis
+from infiniscape.models.inrgan import generator as inrgan
+from infiniscape.models.pickles.loader import copy_tensors
+from infiniscape.models.stylegan import stylegan2, stylegan3
 
 NETS = {  # official training configs at full width (channel_base 32768, max 512)
     "sg2": ("networks_stylegan2", stylegan2, dict(mapping_kwargs=dict(num_layers=8))),

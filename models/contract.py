@@ -12,11 +12,18 @@ Latent fields live on lattices anchored to the same world coordinates, never to 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # annotations only: the CLI reads NOISE_MODES without loading torch
+    import numpy as np
+    import torch
+
+# Noise modes a scene (and RenderSettings) names, each with what the official networks call it (their
+# `noise_mode` argument): "world": noise from the latent lattice (official nets: their constant noise);
+# "off": no noise; "random": fresh noise every render (official nets only; not reproducible)
+NOISE_MODES = {"world": "const", "off": "none", "random": "random"}
+NETWORK_NOISE_MODES = tuple(NOISE_MODES.values())  # what an official network's synthesis accepts
 
 
 class Tile(NamedTuple):
@@ -107,6 +114,10 @@ class Capabilities:
     layer_capture: bool = True
     style_fusion: bool = True
     inversion: bool = False  # window_cells / render_window_from: latents fitted to an image
+    # Optional interfaces, found once when the model is loaded (record_capabilities):
+    frames: bool = False  # OfficialFrames: the official tool's frame of a seed (`render --frame`)
+    transformed_frames: bool = False  # TransformedFrames: a frame under any input transform (equivariance)
+    class_label: bool = False  # ClassConditional: a class label the user may choose (`--class`)
 
 
 class LatentSource(Protocol):
@@ -117,15 +128,25 @@ class LatentSource(Protocol):
         ...
 
 
+class StyleWeights(Protocol):
+    """A style map's plan for one window: its codes and their weights at any pixel centres inside it."""
+
+    z: np.ndarray  # [K, z_dim] float32
+
+    def weights(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """[K, len(ys), len(xs)] float32, summing to 1 at every pixel."""
+        ...
+
+
 class StyleMap(Protocol):
     """Per-pixel style as a weighted combination of latent codes (SA-AdaIN generalised to 2D).
 
-    For a grid of world pixel centres it returns K codes z [K, z_dim] and weights [K, H, W] that
-    sum to 1 at every pixel. The default is bilinear interpolation between style-lattice anchors;
-    style fusion (blurred nearest-anchor maps) is just another StyleMap."""
+    For a world box of pixel centres it plans K codes z [K, z_dim] and, for any grid of centres in
+    the box, weights [K, H, W] that sum to 1 at every pixel. The default is bilinear interpolation
+    between style-lattice anchors; style fusion (blurred nearest-anchor maps) is just another StyleMap."""
 
-    def mix(self, xs: np.ndarray, ys: np.ndarray, latents: LatentSource,
-            spec: FieldSpec) -> tuple[np.ndarray, np.ndarray]:
+    def plan(self, box: tuple[float, float, float, float], latents: LatentSource,
+             spec: FieldSpec) -> StyleWeights:
         ...
 
 
@@ -143,16 +164,16 @@ class RenderSettings:
     """Scene-wide knobs a render honours."""
 
     truncation: float = 1.0
-    # "world": noise from the latent lattice (official nets: their constant noise); "off": no noise;
-    # "random": fresh noise every render (official nets only; not reproducible)
-    noise_mode: str = "world"
+    noise_mode: str = "world"  # one of NOISE_MODES
+    # the seed the scene's lattice is drawn from: official networks draw their latents from it as
+    # gen_images.py does (None: the seed of a bare HashedLatents)
+    scene_seed: int | None = None
     style_map: StyleMap | None = None  # None: the model's own lattice interpolation
     class_idx: int | None = None  # conditional networks: the class label (None: the model's default)
     style_mix: StyleMix | None = None  # StyleGAN families: ws [lo, hi) from a second seed
     # official seed grids / canvases: shift on the seed plane (the StyleGAN3 visualizer's latent x, y);
     # fractional values blend the four neighbouring seeds
     seed_offset: tuple[float, float] = (0.0, 0.0)
-    extras: dict = field(default_factory=dict)
 
 
 class InfiniteGenerator(abc.ABC):
@@ -213,3 +234,49 @@ class InfiniteGenerator(abc.ABC):
         """The window as float32 [3, height, width], differentiable in ``values``: tensors
         [C, rows, cols] over window_cells' ranges that replace the latents' cells there."""
         raise NotImplementedError(f"{self.family} models cannot be inverted")
+
+
+# -- optional interfaces: a family implements them or not; record_capabilities notes which ----------------
+@runtime_checkable
+class OfficialFrames(Protocol):
+    """The official tool's frame of a seed (gen_images.py, the ALIS notebook): `render --frame`."""
+
+    def frame(self, seed: int, truncation: float = 1.0, noise_mode: str = "world",
+              class_idx: int | None = None, translate: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+        """float32 [1, C, R, R] (about [-1, 1], unclamped) on the CPU."""
+        ...
+
+
+@runtime_checkable
+class TransformedFrames(Protocol):
+    """A frame under any input transform: what the official equivariance metrics score."""
+
+    def render_transformed(self, seed: int, transform: np.ndarray) -> torch.Tensor:
+        """Frame of ``seed`` with the 3x3 ``transform`` as its input transform: [3, R, R], unclamped."""
+        ...
+
+
+@runtime_checkable
+class ClassConditional(Protocol):
+    """A network that takes a class label the user may choose."""
+
+    class_idx: int | None
+
+
+@runtime_checkable
+class LayerCapture(Protocol):
+    """A model whose layers can be watched: forward hooks on ``generator``'s submodules."""
+
+    generator: torch.nn.Module
+
+
+def record_capabilities(model: InfiniteGenerator) -> InfiniteGenerator:
+    """Note in ``model.capabilities`` which optional interfaces it implements, once, when it is loaded,
+    so the app asks the capabilities rather than probing the model."""
+    caps = model.capabilities
+    found = {"frames": isinstance(model, OfficialFrames),
+             "transformed_frames": caps.input_transform and isinstance(model, TransformedFrames),
+             "class_label": isinstance(model, ClassConditional),
+             "layer_capture": caps.layer_capture and isinstance(model, LayerCapture)}
+    model.capabilities = replace(caps, **found)
+    return model

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from .budget import build_bounded, check_storage
-from .contract import InfiniteGenerator
+from .contract import InfiniteGenerator, record_capabilities
 from .errors import ModelLoadError
 from .files import is_disk_full, remove, write_error
 from .native.config import NativeConfig
@@ -136,9 +136,25 @@ def builtin_weights(name: str) -> Path | None:
     return Path(str(res)) if "/" not in name and res.is_file() else None
 
 
+def load_pickle_model(path: str | Path, device: str | torch.device = "cpu") -> InfiniteGenerator:
+    """A network pickle as a World model, by family: StyleGAN3 canvas, StyleGAN2 / INR-GAN seed grid,
+    ALIS chain."""
+    from .alis.model import AlisChain
+    from .pickles.loader import load_official
+    from .stylegan.model import StyleGAN2SeedGrid, StyleGAN3Canvas
+
+    net = load_official(path)
+    cls = {"alis": AlisChain, "stylegan3": StyleGAN3Canvas}.get(net.family, StyleGAN2SeedGrid)
+    return record_capabilities(cls(net, device=device))
+
+
 def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerator:
     """Load a model by built-in name (shipped weights, else the config's untrained weights), YAML
-    config path or checkpoint path."""
+    config path or checkpoint path; its optional interfaces are recorded in its capabilities."""
+    return record_capabilities(_load_model(name_or_path, device))
+
+
+def _load_model(name_or_path: str | Path, device: str) -> InfiniteGenerator:
     s = str(name_or_path)
     path = Path(s)
     weights = None if path.exists() else builtin_weights(s)
@@ -152,11 +168,9 @@ def load_model(name_or_path: str | Path, device: str = "cpu") -> InfiniteGenerat
     if path.is_dir():
         raise ModelLoadError(f"{s} is a directory: pass a checkpoint file inside it")
     if path.suffix == ".pkl":  # StyleGAN2-ADA / StyleGAN3 network pickle, read as data (never run)
-        from .official.canvas import load_canvas
-
-        return load_canvas(path, device=device)
+        return load_pickle_model(path, device=device)
     if path.name.endswith((".pth.tar", ".pth")):  # InfinityGAN training checkpoint (torch.save dict)
-        from .official.infinitygan_canvas import load_infinitygan
+        from .infinitygan.model import load_infinitygan
 
         return load_infinitygan(path, device=device)
     try:

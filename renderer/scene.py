@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..models.contract import NOISE_MODES as CONTRACT_NOISE_MODES
 from ..models.contract import CellRange, StyleMix
 from ..models.errors import UserError
 from ..models.files import atomic_output
@@ -25,7 +26,7 @@ from .fusion import SHAPES, FusionParams
 from .limits import MAX_EDIT_VALUES, MAX_FEATHER, MAX_REACH, LimitError, check_int, check_number, check_rect
 
 VERSION = 1
-NOISE_MODES = ("world", "off", "random")  # "random": official networks' fresh noise per render
+NOISE_MODES = tuple(CONTRACT_NOISE_MODES)  # the contract's, in its order ("world" first: the default)
 
 
 @dataclass

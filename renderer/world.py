@@ -133,7 +133,8 @@ class World:
         style_map = FusionStyleMap(s.anchors, self._base.fusion) if s.anchors else None
         b = self._base
         return RenderSettings(truncation=b.truncation, noise_mode=b.noise_mode, style_map=style_map,
-                              class_idx=b.class_idx, style_mix=b.style_mix, seed_offset=tuple(b.seed_offset))
+                              class_idx=b.class_idx, style_mix=b.style_mix, seed_offset=tuple(b.seed_offset),
+                              scene_seed=b.seed)
 
     def with_settings(self, **knobs) -> World:
         """This world (same model, edits and undo history) under other scene-wide knobs: truncation,

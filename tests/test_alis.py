@@ -22,12 +22,12 @@ import torch
 from fixtures.official.alis_snapshot import alis_snapshot_bytes
 from fixtures.official.snapshot import HERE
 
+from infiniscape.models.alis import generator as alis
+from infiniscape.models.alis.layers import wavefront_basis
+from infiniscape.models.alis.model import EMPTY, AlisChain
 from infiniscape.models.contract import Tile
 from infiniscape.models.errors import ModelLoadError
-from infiniscape.models.official import alis
-from infiniscape.models.official.alis_canvas import EMPTY, AlisChain
-from infiniscape.models.official.alis_layers import wavefront_basis
-from infiniscape.models.official.loader import copy_tensors
+from infiniscape.models.pickles.loader import copy_tensors
 from infiniscape.models.registry import load_model
 from infiniscape.renderer.edits import Resample
 from infiniscape.renderer.scene import Scene

@@ -18,9 +18,10 @@ import pytest
 import torch
 from fixtures.official.snapshot import load_fixture, snapshot_bytes
 
-from infiniscape.models.official import stylegan3
-from infiniscape.models.official.canvas import StyleGAN3Canvas, load_canvas
-from infiniscape.models.official.loader import copy_tensors
+from infiniscape.models.pickles.loader import copy_tensors
+from infiniscape.models.registry import load_pickle_model as load_canvas
+from infiniscape.models.stylegan import stylegan3
+from infiniscape.models.stylegan.model import StyleGAN3Canvas
 from infiniscape.renderer.analysis import equivariance as eq
 
 TOL_DB = 0.1  # the acceptance; measured agreement is about 1e-5 dB

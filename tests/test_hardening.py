@@ -17,7 +17,7 @@ from fixtures.official.snapshot import load_fixture
 from test_official_pickle import write_pickle
 
 from infiniscape.cli import main
-from infiniscape.models.official.loader import load_official
+from infiniscape.models.pickles.loader import load_official
 
 TESTS = Path(__file__).parent
 

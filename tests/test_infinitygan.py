@@ -26,9 +26,9 @@ import yaml
 
 from infiniscape.models.contract import CellRange, RenderSettings, Tile
 from infiniscape.models.errors import ModelLoadError, UserError
-from infiniscape.models.official.infinitygan import InfinityGANGenerator
-from infiniscape.models.official.infinitygan_canvas import InfinityGANCanvas
-from infiniscape.models.official.infinitygan_config import coordinate_grid, infer_architecture
+from infiniscape.models.infinitygan.config import coordinate_grid, infer_architecture
+from infiniscape.models.infinitygan.generator import InfinityGANGenerator
+from infiniscape.models.infinitygan.model import InfinityGANCanvas
 from infiniscape.models.registry import load_model
 from infiniscape.renderer.edits import AddAnchor, Resample
 from infiniscape.renderer.fusion import FusionParams
@@ -127,7 +127,7 @@ class OfficialCanvas:
     def origin(self) -> tuple[int, int]:
         """World pixel of the official canvas's top-left pixel."""
         geo = self.geo
-        return tuple(geo.unit * c + geo.shift + geo.output.a for c in self.C0[::-1])
+        return tuple(geo.unit * c + geo.shift + geo.output.offset for c in self.C0[::-1])
 
 
 def max_diff(a, b) -> float:

@@ -19,11 +19,11 @@ from test_official_generators import TOL
 
 from infiniscape.models.contract import RenderSettings, Tile
 from infiniscape.models.errors import ModelLoadError
+from infiniscape.models.inrgan import generator as inrgan
 from infiniscape.models.lattice import HashedLatents
-from infiniscape.models.official import inrgan
-from infiniscape.models.official.canvas import StyleGAN2SeedGrid
-from infiniscape.models.official.loader import copy_tensors, load_official
+from infiniscape.models.pickles.loader import copy_tensors, load_official
 from infiniscape.models.registry import load_model
+from infiniscape.models.stylegan.model import StyleGAN2SeedGrid
 
 NAMES = ["inrgan", "inrgan_bil", "inrgan_extras"]
 

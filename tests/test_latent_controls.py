@@ -10,8 +10,8 @@ from test_official_pickle import write_pickle
 from infiniscape.models.contract import RenderSettings, StyleMix, Tile
 from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
-from infiniscape.models.official.latents import seed_weights
 from infiniscape.models.registry import load_model
+from infiniscape.models.seed_plane import seed_weights
 from infiniscape.renderer.scene import Scene, load_scene
 from infiniscape.renderer.world import World
 

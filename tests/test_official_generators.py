@@ -9,8 +9,8 @@ import pytest
 import torch
 from fixtures.official.snapshot import load_fixture
 
-from infiniscape.models.official import stylegan2, stylegan3
-from infiniscape.models.official.loader import copy_tensors
+from infiniscape.models.pickles.loader import copy_tensors
+from infiniscape.models.stylegan import stylegan2, stylegan3
 
 TOL = 1e-4
 SG2 = ["sg2_skip", "sg2_skip_cond", "sg2_resnet", "sg2_resnet_cond", "sg2_orig"]

@@ -12,9 +12,9 @@ from infiniscape.cli import main
 from infiniscape.models.contract import Tile
 from infiniscape.models.errors import ModelLoadError
 from infiniscape.models.lattice import HashedLatents
-from infiniscape.models.official.canvas import StyleGAN2SeedGrid, StyleGAN3Canvas
-from infiniscape.models.official.loader import load_official
+from infiniscape.models.pickles.loader import load_official
 from infiniscape.models.registry import load_model
+from infiniscape.models.stylegan.model import StyleGAN2SeedGrid, StyleGAN3Canvas
 
 
 def write_pickle(tmp_path, name, **kwargs):

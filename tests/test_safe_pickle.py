@@ -21,7 +21,7 @@ from fixtures.pickle_writer import (
 from PIL import Image
 
 from infiniscape.models.errors import ModelLoadError
-from infiniscape.models.official.safe_pickle import PersistentObject, load_network_pickle
+from infiniscape.models.pickles.safe_pickle import PersistentObject, load_network_pickle
 
 
 def _write(tmp_path, data: bytes, name="net.pkl"):

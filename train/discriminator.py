@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from infiniscape.models.native.layers import LRELU_GAIN, EqualLinear
+from infiniscape.models.equalized import LRELU_GAIN, EqualLinear
 
 
 class EqualConv2d(nn.Module):

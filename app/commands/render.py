@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from infiniscape.models.contract import NETWORK_NOISE_MODES, NOISE_MODES
 from infiniscape.models.errors import UserError
 from infiniscape.renderer.limits import MAX_OUTPUT_SIDE
 
@@ -23,7 +24,8 @@ def add_world_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: auto)")
     p.add_argument("--seed", type=int, default=None, help="scene seed (default 0)")
     p.add_argument("--trunc", type=float, default=None, help="truncation psi (default 1.0)")
-    p.add_argument("--noise-mode", choices=["world", "off", "const", "random", "none"], default=None,
+    modes = list(dict.fromkeys([*NOISE_MODES, *NETWORK_NOISE_MODES]))
+    p.add_argument("--noise-mode", choices=modes, default=None,
                    help="per-layer noise; network pickles also take const, random, none (world = const)")
     p.add_argument("--tile-batch", type=positive("--tile-batch"), default=8, help="tiles per forward pass")
 
@@ -42,7 +44,7 @@ def open_world(args: argparse.Namespace, device: str | None = None):
     scene = replace(scene, **overrides)
     model = load_model(scene.model, device=device or resolve_device(args.device))
     if getattr(args, "class_idx", None) is not None:
-        if not hasattr(model, "class_idx"):
+        if not model.capabilities.class_label:
             raise UserError("--class applies to conditional StyleGAN2/StyleGAN3 network pickles only")
         model.class_idx = args.class_idx
     return World(model, scene, args.tile_batch)
@@ -140,7 +142,7 @@ def write_frame(world, args: argparse.Namespace, out) -> int:
     import torch
     from PIL import Image
 
-    if not hasattr(world.model, "frame"):
+    if not world.model.capabilities.frames:
         raise UserError("--frame renders StyleGAN2/StyleGAN3 network pickles (.pkl); other models render "
                         "world rectangles (drop --frame)")
     s = world.scene

@@ -15,33 +15,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from ..geometry import Grid
 from .config import NativeConfig
 from .layers import LevelToRGB, MappingNetwork, SpatialModConv, ToRGB, mix_styles, upsample2x_valid
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A layer's window relative to the requested one, along one axis (both axes alike)."""
-
-    scale: int  # world pixels per layer pixel
-    offset: int  # first layer pixel minus (window origin / scale)
-    extra: int  # layer window size minus (window size / scale)
-
-    def start(self, origin: int) -> int:
-        return origin // self.scale + self.offset
-
-    def size(self, n: int) -> int:
-        return n // self.scale + self.extra
-
-    def span(self, origin: int, n: int) -> tuple[float, float]:
-        """World coordinates of the first and last pixel centre of this grid for a window."""
-        first = self.start(origin) * self.scale + (self.scale - 1) / 2
-        return first, first + (self.size(n) - 1) * self.scale
-
-    def centres(self, origin: int, n: int) -> torch.Tensor:
-        """World coordinates of the pixel centres of this grid for a window (origin, n)."""
-        i = torch.arange(self.start(origin), self.start(origin) + self.size(n), dtype=torch.float64)
-        return i * self.scale + (self.scale - 1) / 2
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from ..batching import per_pass, render_in_passes
 from ..contract import (
     Capabilities,
     CellRange,
@@ -16,9 +17,10 @@ from ..contract import (
     RenderSettings,
     Tile,
 )
+from ..geometry import Grid
 from ..styles import LatticeStyleMap, StylePlan, codes_with_fitted_lattice, given_or_own, lattice_anchor_cells
 from .config import NativeConfig
-from .generator import Grid, NativeGenerator
+from .generator import NativeGenerator
 from .layers import coordinate_features
 
 
@@ -129,18 +131,16 @@ class NativeModel(InfiniteGenerator):
         settings = settings or RenderSettings()
         f = 1 << level
         inputs = [self.window_inputs(x, y, width, height, latents, settings, level) for x, y in origins]
-        # oneDNN picks batch-size-dependent kernels on the CPU, which changes the last bits; every
-        # window is therefore computed alone there, so a tile is bit-identical in any batch.
-        # On CUDA the windows really are batched (throughput first; agreement ~1e-6).
-        groups = [[inp] for inp in inputs] if self.device.type == "cpu" else [inputs]
         o, h, w = -self.plans[level].output.offset, height // f, width // f
-        out = []
-        for group in groups:
+
+        def forward(group: list[dict]) -> torch.Tensor:
             b = stack_window_inputs(group, self.device)
-            rgb = self.generator(b["x"], b["z"], b["conv_weights"], b["rgb_weights"], b["noises"],
-                                 truncation=settings.truncation, level=level)
-            out.append(rgb[:, :, o:o + h, o:o + w])
-        return torch.cat(out).float().clamp(-1.0, 1.0).cpu()
+            return self.generator(b["x"], b["z"], b["conv_weights"], b["rgb_weights"], b["noises"],
+                                  truncation=settings.truncation, level=level)
+
+        rgb = render_in_passes(inputs, forward, lambda img, _: img[:, o:o + h, o:o + w],
+                               per_pass(self.device))
+        return rgb.float().clamp(-1.0, 1.0).cpu()
 
     # -- inversion --------------------------------------------------------------------------------
     def window_cells(self, x: int, y: int, width: int, height: int) -> dict[str, CellRange]:

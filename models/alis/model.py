@@ -23,8 +23,8 @@ import torch
 from ..contract import Capabilities, CellRange, FieldSpec, LatentSource, RenderSettings, Tile
 from ..errors import ModelLoadError
 from ..lattice import HashedLatents
-from .canvas import OfficialModel
-from .loader import OfficialNetwork
+from ..official_adapter import OfficialModel
+from ..pickles.loader import OfficialNetwork
 
 EMPTY = -1.0  # value of tiles outside the ALIS strip (black)
 

@@ -103,3 +103,22 @@ class MappingNetwork(torch.nn.Module):
             else:
                 x[:, :cut] = self.w_avg.lerp(x[:, :cut], truncation_psi)
         return x
+
+
+class MappedGenerator(torch.nn.Module):
+    """z [N, z_dim], c [N, c_dim] -> mapping -> ws -> synthesis -> image [N, img_channels, R, R] in about
+    [-1, 1]: the shape StyleGAN2, StyleGAN3 and INR-GAN generators share; each family builds its synthesis."""
+
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, img_resolution: int, img_channels: int,
+                 synthesis: torch.nn.Module, mapping_kwargs: dict):
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+        self.img_resolution, self.img_channels = img_resolution, img_channels
+        self.synthesis = synthesis
+        self.num_ws = synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
+
+    def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                **synthesis_kwargs) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, **synthesis_kwargs)

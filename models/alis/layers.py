@@ -22,10 +22,9 @@ import torch.nn.functional as F
 
 from ...ops.bias_act import ACTIVATIONS
 from ...ops.upfirdn2d import setup_filter
-from .alis_config import AlisConfig, CoordSpec
-from .mapping import FullyConnectedLayer
+from ..stylegan.mapping import FullyConnectedLayer
+from .config import AlisConfig, CoordSpec
 
-NOISE_MODES = ("random", "const", "none")
 _DIRECTIONS = (((0.0, 1.0), 4.0), ((1.0, 0.0), 4.0),  # the two axes, then the two diagonals
                ((-1 / math.sqrt(2), 1 / math.sqrt(2)), 4 * math.sqrt(2)),
                ((1 / math.sqrt(2), 1 / math.sqrt(2)), 4 * math.sqrt(2)))

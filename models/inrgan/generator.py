@@ -25,12 +25,11 @@ import torch.nn.functional as F
 
 from ...ops.bias_act import ACTIVATIONS
 from ...ops.upfirdn2d import setup_filter
-from .inrgan_config import InrGanConfig
-from .inrgan_coords import CoordFuser, GenInput
-from .mapping import FullyConnectedLayer, MappingNetwork
-from .stylegan2 import ToRGBLayer
-
-NOISE_MODES = ("random", "const", "none")
+from ..contract import NETWORK_NOISE_MODES
+from ..stylegan.mapping import FullyConnectedLayer, MappedGenerator
+from ..stylegan.stylegan2 import ToRGBLayer, add_blocks, run_blocks
+from .config import InrGanConfig
+from .coords import CoordFuser, GenInput
 
 
 def upsample2x(x: torch.Tensor, mode: str) -> torch.Tensor:
@@ -104,7 +103,7 @@ class FMMLayer(torch.nn.Module):
                 coords: torch.Tensor | None = None, up: str | None = None) -> torch.Tensor:
         """x [N, C, h, w] (None: coordinates only) -> [N, out, R, R]; `coords` [N or 1, Ce, R, R] are the
         channels concatenated after x; `up` = 'nearest' / 'bilinear' means x is still at half resolution."""
-        assert noise_mode in NOISE_MODES, f"noise_mode must be one of {NOISE_MODES}"
+        assert noise_mode in NETWORK_NOISE_MODES, f"noise_mode must be one of {NETWORK_NOISE_MODES}"
         n, r = w.shape[0], self.resolution
         cx = 0 if x is None else x.shape[1]
         ce = 0 if coords is None else coords.shape[1]
@@ -238,29 +237,15 @@ class SynthesisNetwork(torch.nn.Module):
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.block_resolutions = [2 ** i for i in range(2, int(np.log2(img_resolution)) + 1)]
         channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
-        self.num_ws = 0
-        for res in self.block_resolutions:
-            block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim,
-                                   resolution=res, img_channels=img_channels, is_last=res == img_resolution,
-                                   cfg=cfg, **block_kwargs)
-            # Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w.
-            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
-            setattr(self, f"b{res}", block)
+        self.num_ws = add_blocks(self, lambda res: SynthesisBlock(
+            channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim, resolution=res,
+            img_channels=img_channels, is_last=res == img_resolution, cfg=cfg, **block_kwargs))
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", **_ignored) -> torch.Tensor:
-        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
-        ws = ws.to(torch.float32)
-        x = img = None
-        w_idx = 0
-        for res in self.block_resolutions:
-            block = getattr(self, f"b{res}")
-            cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            x, img = block(x, img, cur, noise_mode=noise_mode)
-            w_idx += block.num_conv
-        return img
+        return run_blocks(self, ws, noise_mode=noise_mode)
 
 
-class Generator(torch.nn.Module):
+class Generator(MappedGenerator):
     """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1].
 
     Takes the official constructor arguments as stored in a network pickle."""
@@ -275,14 +260,11 @@ class Generator(torch.nn.Module):
                  synthesis_kwargs: dict | None = None,  # channel_base, channel_max, conv_clamp, num_fp16_res
                  cfg: dict | None = None,  # the training config's `generator` section (INR settings)
                  ):
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.config = InrGanConfig.from_official(cfg or {})
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, cfg=self.config,
-                                          **(synthesis_kwargs or {}))
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
+        config = InrGanConfig.from_official(cfg or {})
+        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, cfg=config,
+                                     **(synthesis_kwargs or {}))
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis, mapping_kwargs or {})
+        self.config = config
 
     @property
     def variant(self) -> str:
@@ -290,5 +272,4 @@ class Generator(torch.nn.Module):
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 noise_mode: str = "random") -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode)
+        return super().forward(z, c, truncation_psi, truncation_cutoff, noise_mode=noise_mode)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .inrgan_config import EmbeddingSpec
-from .mapping import FullyConnectedLayer
+from ..stylegan.mapping import FullyConnectedLayer
+from .config import EmbeddingSpec
 
 
 def coordinate_grid(size: int, device=None) -> torch.Tensor:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..contract import StyleMix
+from .contract import StyleMix
 
 SEED_ROW = 100  # seeds per row of the seed plane, as in the StyleGAN3 visualizer
 

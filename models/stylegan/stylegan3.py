@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ...ops import winograd
 from ...ops.cpu_kernels import filtered_lrelu  # fused C++ on the CPU, the reference elsewhere
-from .mapping import FullyConnectedLayer, MappingNetwork
+from .mapping import FullyConnectedLayer, MappedGenerator
 
 
 def _kaiser_beta(numtaps: int, width: float) -> float:
@@ -267,7 +267,7 @@ class SynthesisNetwork(torch.nn.Module):
         return x.to(torch.float32)
 
 
-class Generator(torch.nn.Module):
+class Generator(MappedGenerator):
     """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1]."""
 
     def __init__(self,
@@ -279,15 +279,10 @@ class Generator(torch.nn.Module):
                  mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers defaults to 2 here)
                  **synthesis_kwargs,  # SynthesisNetwork and SynthesisLayer options
                  ):
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        mapping_kwargs = {"num_layers": 2, **(mapping_kwargs or {})}
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
+        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis,
+                         {"num_layers": 2, **(mapping_kwargs or {})})
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 noise_mode: str = "const", force_fp32: bool = False) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, force_fp32=force_fp32)
+        return super().forward(z, c, truncation_psi, truncation_cutoff, force_fp32=force_fp32)

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import torch
 
+from ..alis import generator as alis
 from ..budget import build_bounded, check_dims, check_storage, match_shapes
 from ..errors import ModelLoadError
-from . import alis, inrgan, stylegan2, stylegan3
+from ..inrgan import generator as inrgan
+from ..stylegan import stylegan2, stylegan3
 from .safe_pickle import PersistentObject, load_network_pickle
 
 FAMILIES = {"stylegan2": stylegan2.Generator, "stylegan3": stylegan3.Generator, "inrgan": inrgan.Generator,

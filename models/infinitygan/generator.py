@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from ...ops.bias_act import bias_act
 from ...ops.upfirdn2d import upfirdn2d
+from ..equalized import EqualLinear
 
 # Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
 # times channel_multiplier.
@@ -70,23 +71,6 @@ def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
 class PixelNorm(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(torch.mean(x ** 2, dim=-1, keepdim=True) + 1e-8)
-
-
-class EqualLinear(torch.nn.Module):
-    """Linear layer with equalized learning rate; optional bias + leaky ReLU * sqrt(2)."""
-
-    def __init__(self, in_dim: int, out_dim: int, bias_init: float = 0.0, lr_mul: float = 1.0,
-                 activation: bool = False):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
-        self.bias = torch.nn.Parameter(torch.full([out_dim], float(bias_init)))
-        self.scale, self.lr_mul, self.activation = lr_mul / math.sqrt(in_dim), lr_mul, activation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.activation:
-            return bias_act(F.linear(x, self.weight * self.scale), self.bias * self.lr_mul, dim=x.ndim - 1,
-                            act="lrelu")
-        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
 
 
 class Blur(torch.nn.Module):

@@ -6,6 +6,8 @@ one-to-one (synthesis.b4.const, synthesis.b8.conv0.affine.weight, mapping.fc0.bi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -15,9 +17,9 @@ from ...ops.bias_act import ACTIVATIONS, bias_act
 from ...ops.conv2d_resample import conv2d_up2, phase_kernels, upsample_conv2d
 from ...ops.cpu_kernels import bias_lrelu_
 from ...ops.upfirdn2d import setup_filter, upsample2d
-from .mapping import FullyConnectedLayer, MappingNetwork
+from ..contract import NETWORK_NOISE_MODES
+from .mapping import FullyConnectedLayer, MappedGenerator
 
-NOISE_MODES = ("random", "const", "none")
 SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": ACTIVATIONS["lrelu"].def_alpha}  # act(g x) = g act(x), g > 0
 
 
@@ -127,7 +129,7 @@ class SynthesisLayer(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros([out_channels]))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", gain: float = 1.0):
-        assert noise_mode in NOISE_MODES, f"noise_mode must be one of {NOISE_MODES}"
+        assert noise_mode in NETWORK_NOISE_MODES, f"noise_mode must be one of {NETWORK_NOISE_MODES}"
         res_in = self.resolution // self.up
         assert x.shape[1:] == (self.in_channels, res_in, res_in), f"got {tuple(x.shape)}"
         # (Leaky) ReLU commutes with a positive scale, so the output gain goes into the weights, noise and
@@ -282,29 +284,41 @@ class SynthesisNetwork(torch.nn.Module):
         self.block_resolutions = [2 ** i for i in range(2, log2 + 1)]
         channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
         fp16_resolution = max(2 ** (log2 + 1 - num_fp16_res), 8)
-        self.num_ws = 0
-        for res in self.block_resolutions:
-            block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim,
-                                   resolution=res, img_channels=img_channels, is_last=res == img_resolution,
-                                   use_fp16=res >= fp16_resolution, **block_kwargs)
-            # Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w.
-            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
-            setattr(self, f"b{res}", block)
+        self.num_ws = add_blocks(self, lambda res: SynthesisBlock(
+            channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim, resolution=res,
+            img_channels=img_channels, is_last=res == img_resolution, use_fp16=res >= fp16_resolution,
+            **block_kwargs))
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", force_fp32: bool = False) -> torch.Tensor:
-        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
-        ws = ws.to(torch.float32)
-        x = img = None
-        w_idx = 0
-        for res in self.block_resolutions:
-            block = getattr(self, f"b{res}")
-            cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            w_idx += block.num_conv
-            x, img = block(x, img, cur, noise_mode=noise_mode, force_fp32=force_fp32)
-        return img
+        return run_blocks(self, ws, noise_mode=noise_mode, force_fp32=force_fp32)
 
 
-class Generator(torch.nn.Module):
+def add_blocks(net: torch.nn.Module, make_block: Callable[[int], torch.nn.Module]) -> int:
+    """Blocks b4 .. bR of a synthesis network (``make_block(resolution)``) as its attributes; returns
+    num_ws. Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w."""
+    num_ws = 0
+    for res in net.block_resolutions:
+        block = make_block(res)
+        num_ws += block.num_conv + (block.num_torgb if res == net.img_resolution else 0)
+        setattr(net, f"b{res}", block)
+    return num_ws
+
+
+def run_blocks(net: torch.nn.Module, ws: torch.Tensor, **block_kwargs) -> torch.Tensor:
+    """ws [N, num_ws, w_dim] through blocks b4 .. bR (add_blocks) -> the image they sum to."""
+    assert ws.ndim == 3 and ws.shape[1:] == (net.num_ws, net.w_dim), f"ws {tuple(ws.shape)}"
+    ws = ws.to(torch.float32)
+    x = img = None
+    w_idx = 0
+    for res in net.block_resolutions:
+        block = getattr(net, f"b{res}")
+        cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+        w_idx += block.num_conv
+        x, img = block(x, img, cur, **block_kwargs)
+    return img
+
+
+class Generator(MappedGenerator):
     """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1]."""
 
     def __init__(self,
@@ -316,14 +330,10 @@ class Generator(torch.nn.Module):
                  mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers, ...)
                  **synthesis_kwargs,  # SynthesisNetwork options (channel_base, architecture, conv_clamp, ...)
                  ):
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **(mapping_kwargs or {}))
+        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis, mapping_kwargs or {})
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 noise_mode: str = "random", force_fp32: bool = False) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, force_fp32=force_fp32)
+        return super().forward(z, c, truncation_psi, truncation_cutoff, noise_mode=noise_mode,
+                               force_fp32=force_fp32)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 
 from ...ops.upfirdn2d import setup_filter, upsample2d
-from .alis_config import AlisConfig
-from .alis_layers import (
-    NOISE_MODES,
+from ..contract import NETWORK_NOISE_MODES
+from ..stylegan.mapping import MappingNetwork
+from .config import AlisConfig
+from .layers import (
     GenInput,
     ModulatedCoordFuser,
     PatchWiseSynthesisLayer,
@@ -24,7 +25,6 @@ from .alis_layers import (
     patches_to_frames,
     to_patches,
 )
-from .mapping import MappingNetwork
 
 _IGNORED_HINTS = ("fp16_channels_last", "channels_last", "fused_modconv_default")  # layout/speed hints only
 
@@ -128,7 +128,7 @@ class SynthesisNetwork(torch.nn.Module):
 
     def forward(self, ws: torch.Tensor, ws_context: torch.Tensor, left_borders_idx: torch.Tensor,
                 noise_mode: str = "none") -> torch.Tensor:
-        assert noise_mode in NOISE_MODES, f"noise_mode must be one of {NOISE_MODES}"
+        assert noise_mode in NETWORK_NOISE_MODES, f"noise_mode must be one of {NETWORK_NOISE_MODES}"
         n = ws.shape[0]
         assert ws.shape == (n, self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
         assert ws_context.shape == (n, 2, self.num_ws, self.w_dim), f"ws_context {tuple(ws_context.shape)}"

@@ -8,9 +8,8 @@
 - Coordinates are anchored to world row 0 (the horizon), not re-centred on a canvas.
 - The global style comes from a StyleMap (the style lattice by default, style fusion with anchors): the
   weights at every layer's input pixels drive InfinityGAN's spatially-shaped styles.
-- Parallel batching: same-shaped windows render together, `parallel_batch` per forward pass. oneDNN picks
-  batch-size-dependent convolution kernels on the CPU (last-bit differences), so there the default is one
-  window per pass and a tile is bit-identical in any batch; on a GPU the default batches 16 patches.
+- Parallel batching: same-shaped windows render together, `parallel_batch` per forward pass: by default one
+  on the CPU (models/batching.py) and 16 patches on a GPU.
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..batching import per_pass, render_in_passes
 from ..contract import (
+    NOISE_MODES,
     Capabilities,
     CellRange,
     FieldSpec,
@@ -30,18 +31,18 @@ from ..contract import (
     Tile,
 )
 from ..errors import UserError
+from ..geometry import Grid
 from ..styles import LatticeStyleMap, codes_with_fitted_lattice, given_or_own, lattice_anchor_cells
-from .infinitygan import InfinityGANGenerator
-from .infinitygan_config import (
+from .config import (
     InfinityGANConfig,
     build_generator,
     coordinate_grid,
     read_g_ema,
     resolve_config,
 )
-from .infinitygan_geometry import Grid, PatchGeometry
+from .generator import InfinityGANGenerator
+from .geometry import PatchGeometry
 
-NOISE_MODES = ("world", "off")
 W_AVG_SAMPLES = 10_000  # truncation centre: mean w of this many seeded z (as the official inversion's start)
 
 
@@ -57,14 +58,14 @@ class InfinityGANCanvas(InfiniteGenerator):
         self.device = torch.device(device)
         self.source = source or config.name
         if parallel_batch is None:
-            parallel_batch = 1 if self.device.type == "cpu" else 16
+            parallel_batch = per_pass(self.device, gpu=16)
         self.parallel_batch = max(1, int(parallel_batch))  # patches per forward pass
         geo = self.geometry = PatchGeometry(self.arch, config.ts_input_size)
         self.tile_size = geo.tile
         spacing = config.style_spacing or 16 * geo.tile
         fields = [FieldSpec("style", spacing, self.arch.global_latent_dim, "style", kind="point"),
                   FieldSpec("local", geo.unit, self.arch.local_latent_dim, "local")]
-        fields += [FieldSpec(f"noise{i}", geo.unit // g.b, 1, "noise")
+        fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise")
                    for i, g in enumerate(geo.conv_outputs)]
         self.fields = {f.name: f for f in fields}
         self.capabilities = Capabilities(infinite_x=True, infinite_y=True, seams="exact",
@@ -95,7 +96,7 @@ class InfinityGANCanvas(InfiniteGenerator):
         """Cells of grid g's lattice for a window (all of its pixels, or index ranges rx, ry)."""
         geo = self.geometry
         (cx, sx, _), (cy, sy, _) = wx, wy
-        rx, ry = rx or (0, g.size(sx)), ry or (0, g.size(sy))
+        rx, ry = rx or (0, geo.pixels(g, sx)), ry or (0, geo.pixels(g, sy))
         x0, y0 = geo.cell_start(g, cx), geo.cell_start(g, cy)
         return CellRange(x0 + rx[0], y0 + ry[0], x0 + rx[1], y0 + ry[1])
 
@@ -158,22 +159,20 @@ class InfinityGANCanvas(InfiniteGenerator):
         """Windows with top-left world pixels `origins`: float32 [N, 3, height, width] (clamped to [-1, 1])
         on the CPU. Windows of the same shape render together, `parallel_batch` per forward pass."""
         settings = settings or RenderSettings()
-        if settings.noise_mode not in NOISE_MODES:
+        if settings.noise_mode not in NOISE_MODES or settings.noise_mode == "random":
             raise UserError(f"noise mode {settings.noise_mode!r}: InfinityGAN supports "
-                            f"{', '.join(NOISE_MODES)}")
+                            f"{', '.join(m for m in NOISE_MODES if m != 'random')}")
         inputs = [self.window_inputs(x, y, width, height, latents, settings) for x, y in origins]
-        out: list[torch.Tensor | None] = [None] * len(inputs)
-        groups: dict[tuple, list[int]] = {}
-        for i, inp in enumerate(inputs):  # per-sample and per-pixel styles apart (different code paths)
-            groups.setdefault((inp["z_local"].shape, inp["weights"]["ss"][0].shape[1:]), []).append(i)
-        for idx in groups.values():
-            for k in range(0, len(idx), self.parallel_batch):
-                part = idx[k:k + self.parallel_batch]
-                rgb = self.forward_inputs([inputs[i] for i in part], settings.truncation)
-                for j, i in enumerate(part):
-                    ny, nx = inputs[i]["crop"]
-                    out[i] = rgb[j, :, ny:ny + height, nx:nx + width]
-        rgb = torch.stack(out).float().cpu()
+
+        def crop(img: torch.Tensor, inp: dict) -> torch.Tensor:
+            ny, nx = inp["crop"]
+            return img[:, ny:ny + height, nx:nx + width]
+
+        # per-sample and per-pixel styles apart (different code paths)
+        rgb = render_in_passes(inputs, lambda part: self.forward_inputs(part, settings.truncation), crop,
+                               self.parallel_batch,
+                               shape=lambda inp: (inp["z_local"].shape, inp["weights"]["ss"][0].shape[1:]))
+        rgb = rgb.float().cpu()
         return rgb.clamp(-1.0, 1.0) if clamp else rgb
 
     def window_inputs(self, x: int, y: int, width: int, height: int, latents: LatentSource,

@@ -20,7 +20,7 @@ import yaml
 
 from ..budget import build_bounded, check_storage
 from ..errors import ModelLoadError
-from .infinitygan import PATCH_SIZES, Architecture, InfinityGANGenerator
+from .generator import PATCH_SIZES, Architecture, InfinityGANGenerator
 
 # The generator part of the released model configs (configs/model/*.yaml of hubert0527/infinityGAN).
 # The HR README row says patch 197 where its yaml says 389: the checkpoint's tensors decide.
