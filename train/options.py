@@ -32,6 +32,8 @@ def option(default=MISSING, help: str = "", *, choices: tuple = (), hints: tuple
 
 @dataclass
 class TrainOptions:
+    """Every option of a run, each with its help (see ``option``): what --help and the panel show."""
+
     data: str = option(help="training images: folder, zip or procedural[:SEED]", metavar="DIR|ZIP|procedural",
                        panel="procedural")
     out: str = option(help="run directory to create", metavar="RUN_DIR")
