@@ -24,6 +24,8 @@ import numpy as np
 from infiniscape.models.errors import UserError
 from infiniscape.run_view import GridReader, JsonlTail, RunSummary, RunView, columns, last_record, tail_lines
 from infiniscape.train.options import OPTIONS, flag, to_text
+from infiniscape.train.options import help_text as help_text  # the form's inputs read these two
+from infiniscape.train.options import value_type as value_type
 from infiniscape.train.run_reader import (
     CONFIG,
     METRICS,

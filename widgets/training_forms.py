@@ -10,8 +10,7 @@ from pathlib import Path
 from imgui_bundle import imgui
 
 from infiniscape.command_runs import CommandForm
-from infiniscape.train.options import OPTIONS, help_text, value_type
-from infiniscape.training_runs import TrainForm
+from infiniscape.training_runs import OPTIONS, TrainForm, help_text, value_type
 
 EXAMPLE = "python train.py --outdir=~/training-runs --cfg=stylegan3-t --data=~/datasets/afhq.zip --gpus=1 " \
           "--batch=32 --gamma=8.2"
