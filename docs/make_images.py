@@ -1,4 +1,4 @@
-"""Render the README's pictures from a model: a 4096x512 panorama and a 2x2 grid of far-apart crops.
+"""Render the README's pictures: a 4096x512 panorama, a 2x2 grid of far-apart crops, a 1/8x overview.
 
     python docs/make_images.py --model landscape --seed 7 [--scale N] [--crops 20]
 
@@ -8,7 +8,9 @@ in a 5-wide contact sheet: the model card's look test.
 The pictures show the world exactly as the studio opens it: at the model's opening zoom (a model of
 64 px frames opens at 4x; see InfiniteGenerator.opening_view), enlarged with nearest-neighbour
 sampling as the canvas's textures are, and with the horizon where the opening view puts it.
---scale N overrides the zoom (the caption in the README says which was used).
+--scale N overrides the zoom (the caption in the README says which was used). overview.png is
+the studio's widest zoom (1/8x, the model's coarsest level of detail) over 1280x720 screen pixels
+about the opening view's centre: 10240x5760 world px, sky far above and ground far below included.
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ def main() -> None:
     for i, c in enumerate(crops):
         grid.paste(c, ((i % 2) * 1024, (i // 2) * 512))
     grid.save(Path(args.out) / "far_apart.png")
+    # level-3 pixels (world / 8), centred on the opening view's centre (0, cy)
+    overview = world.render(-640, round(cy / 8) - 360, 1280, 720, level=3)
+    Image.fromarray(to_uint8(overview)).save(Path(args.out) / "overview.png")
     if args.crops:
         contact_sheet(world, args.crops, top, s, args.seed).save(Path(args.out) / "crops.png")
-    print(f"wrote panorama.png and far_apart.png{' and crops.png' if args.crops else ''} to {args.out} "
-          f"(world scale 1/{s})")
+    extra = " and crops.png" if args.crops else ""
+    print(f"wrote panorama.png, far_apart.png, overview.png{extra} to {args.out} (world scale 1/{s})")
 
 
 def contact_sheet(world: World, n: int, top: int, scale: int, seed: int) -> Image.Image:
