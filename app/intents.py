@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infiniscape.models.contract import StyleMix  # noqa: F401  (the Model panel's style-mixing setting)
+from infiniscape.models.contract import (
+    NOISE_MODES,  # noqa: F401  (scene noise modes, network names)
+    StyleMix,  # noqa: F401  (the Model panel's style-mixing setting)
+)
 from infiniscape.models.errors import UserError  # noqa: F401  (what a request refused raises)
 from infiniscape.renderer.levels import ZOOMS  # noqa: F401  (the export zooms the Capture panel offers)
 

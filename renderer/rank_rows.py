@@ -95,12 +95,12 @@ def world_digest(world) -> int:
     """63 bits of a hash of what the world's pixels depend on: the scene, the edited lattice cells,
     the model's weights and buffers, class label and tile batch. Equal on every rank that will render
     the same pixels."""
-    what = (world.scene, getattr(world.model, "class_idx", None), world.tile_batch)
+    model, caps = world.model, world.model.capabilities
+    what = (world.scene, model.class_idx if caps.class_label else None, world.tile_batch)
     h = hashlib.sha256(repr(what).encode())
     for block in world.latents().blocks:  # repr abbreviates large arrays
         h.update(np.ascontiguousarray(block.values).tobytes())
-    net = getattr(world.model, "generator", None)
-    for name, t in (net.state_dict().items() if isinstance(net, torch.nn.Module) else ()):
+    for name, t in (model.generator.state_dict().items() if caps.layer_capture else ()):
         h.update(f"{name}{t.dtype}{tuple(t.shape)}".encode())
         h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return int.from_bytes(h.digest()[:8], "little") >> 1

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from infiniscape.intents import StyleMix
+from infiniscape.intents import NOISE_MODES, StyleMix
 
 SEED_PLANE_FAMILIES = ("stylegan2", "stylegan3", "inrgan")  # official nets drawn from the seed plane
-OFFICIAL_NOISE = (("const", "world"), ("random", "random"), ("none", "off"))  # (label, scene noise_mode)
+OFFICIAL_NOISE = tuple((net, mode) for mode, net in NOISE_MODES.items())  # (label: the network's name, mode)
 NATIVE_NOISE = (("world", "world"), ("off", "off"))
 MIX_SEED = 1000  # the visualizer's default style-mixing seed
 

@@ -27,12 +27,10 @@ class LayerOutput:
 
 
 def generator_module(model) -> torch.nn.Module:
-    """The nn.Module whose submodules are the layers (native: ``model.generator``)."""
-    for cand in (getattr(model, "generator", None), getattr(model, "G", None), model):
-        if isinstance(cand, torch.nn.Module):
-            return cand
-    raise ValueError(f"the {getattr(model, 'family', type(model).__name__)} model exposes no torch module "
-                     "to capture layers from")
+    """The nn.Module whose submodules are the layers (the LayerCapture interface: ``model.generator``)."""
+    if not model.capabilities.layer_capture:
+        raise ValueError(f"the {model.family} model exposes no torch module to capture layers from")
+    return model.generator
 
 
 def capture_layers(world, tile) -> list[LayerOutput]:
