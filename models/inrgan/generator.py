@@ -250,21 +250,13 @@ class Generator(MappedGenerator):
 
     Takes the official constructor arguments as stored in a network pickle."""
 
-    def __init__(self,
-                 z_dim: int,  # latent z width
-                 c_dim: int,  # class-label width, 0 = unconditional
-                 w_dim: int,  # intermediate latent w width
-                 img_resolution: int,  # output resolution
-                 img_channels: int,  # image channels
-                 mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers, ...)
-                 synthesis_kwargs: dict | None = None,  # channel_base, channel_max, conv_clamp, num_fp16_res
-                 cfg: dict | None = None,  # the training config's `generator` section (INR settings)
-                 ):
-        config = InrGanConfig.from_official(cfg or {})
-        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, cfg=config,
-                                     **(synthesis_kwargs or {}))
-        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis, mapping_kwargs or {})
-        self.config = config
+    def build_synthesis(self, w_dim: int, img_resolution: int, img_channels: int,
+                        synthesis_kwargs: dict | None = None,  # channel_base, channel_max, conv_clamp, ...
+                        cfg: dict | None = None,  # the training config's `generator` section (INR settings)
+                        ) -> SynthesisNetwork:
+        self.config = InrGanConfig.from_official(cfg or {})
+        return SynthesisNetwork(w_dim, img_resolution, img_channels, cfg=self.config,
+                                **(synthesis_kwargs or {}))
 
     @property
     def variant(self) -> str:

@@ -109,14 +109,30 @@ class MappedGenerator(torch.nn.Module):
     """z [N, z_dim], c [N, c_dim] -> mapping -> ws -> synthesis -> image [N, img_channels, R, R] in about
     [-1, 1]: the shape StyleGAN2, StyleGAN3 and INR-GAN generators share; each family builds its synthesis."""
 
-    def __init__(self, z_dim: int, c_dim: int, w_dim: int, img_resolution: int, img_channels: int,
-                 synthesis: torch.nn.Module, mapping_kwargs: dict):
+    synthesis_network: type[torch.nn.Module]  # the family's SynthesisNetwork(w_dim, res, channels, **kw)
+    mapping_defaults: dict = {}  # the family's MappingNetwork defaults (StyleGAN3: 2 layers)
+
+    def __init__(self,
+                 z_dim: int,  # latent z width
+                 c_dim: int,  # class-label width, 0 = unconditional
+                 w_dim: int,  # intermediate latent w width
+                 img_resolution: int,  # output resolution
+                 img_channels: int,  # image channels
+                 mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers, ...)
+                 **synthesis_kwargs,  # the family's synthesis options (see its build_synthesis)
+                 ):
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = synthesis
-        self.num_ws = synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
+        self.synthesis = self.build_synthesis(w_dim, img_resolution, img_channels, **synthesis_kwargs)
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws,
+                                      **{**self.mapping_defaults, **(mapping_kwargs or {})})
+
+    def build_synthesis(self, w_dim: int, img_resolution: int, img_channels: int,
+                        **synthesis_kwargs) -> torch.nn.Module:
+        """The family's synthesis network, ws [N, num_ws, w_dim] -> image."""
+        return self.synthesis_network(w_dim, img_resolution, img_channels, **synthesis_kwargs)
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 **synthesis_kwargs) -> torch.Tensor:

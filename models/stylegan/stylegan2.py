@@ -321,17 +321,7 @@ def run_blocks(net: torch.nn.Module, ws: torch.Tensor, **block_kwargs) -> torch.
 class Generator(MappedGenerator):
     """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1]."""
 
-    def __init__(self,
-                 z_dim: int,  # latent z width
-                 c_dim: int,  # class-label width, 0 = unconditional
-                 w_dim: int,  # intermediate latent w width
-                 img_resolution: int,  # output resolution
-                 img_channels: int,  # image channels
-                 mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers, ...)
-                 **synthesis_kwargs,  # SynthesisNetwork options (channel_base, architecture, conv_clamp, ...)
-                 ):
-        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis, mapping_kwargs or {})
+    synthesis_network = SynthesisNetwork  # takes channel_base, architecture, conv_clamp, ...
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 noise_mode: str = "random", force_fp32: bool = False) -> torch.Tensor:

@@ -270,18 +270,9 @@ class SynthesisNetwork(torch.nn.Module):
 class Generator(MappedGenerator):
     """z [N, z_dim], c [N, c_dim] -> image [N, img_channels, R, R] in about [-1, 1]."""
 
-    def __init__(self,
-                 z_dim: int,  # latent z width
-                 c_dim: int,  # class-label width, 0 = unconditional
-                 w_dim: int,  # intermediate latent w width
-                 img_resolution: int,  # output resolution
-                 img_channels: int,  # image channels
-                 mapping_kwargs: dict | None = None,  # MappingNetwork options (num_layers defaults to 2 here)
-                 **synthesis_kwargs,  # SynthesisNetwork and SynthesisLayer options
-                 ):
-        synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis,
-                         {"num_layers": 2, **(mapping_kwargs or {})})
+    mapping_defaults = {"num_layers": 2}
+
+    synthesis_network = SynthesisNetwork  # takes SynthesisNetwork and SynthesisLayer options
 
     def forward(self, z, c, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 noise_mode: str = "const", force_fp32: bool = False) -> torch.Tensor:
