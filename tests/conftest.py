@@ -1,4 +1,8 @@
+"""Fixtures shared by the test modules: the built-in models and (tests/studio_fixtures.py)
+headless studios, one torch thread and an X display; a GUI test skipped in CI (CI=true) fails instead."""
+
 import pytest
+from studio_fixtures import display, make_studio, one_torch_thread, studio  # noqa: F401
 
 from infiniscape.models.registry import load_model
 

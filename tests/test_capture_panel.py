@@ -7,21 +7,13 @@ import pytest
 
 pytest.importorskip("imgui_bundle")
 import test_studio_headless as headless  # noqa: E402
-from imgui_driver import frame, frames_until  # noqa: E402
-
-from infiniscape.studio import Studio  # noqa: E402
-
-one_torch_thread = headless.one_torch_thread  # the same fixture
+from imgui_driver import frame  # noqa: E402
 
 
 @pytest.fixture
-def capture(gui, one_torch_thread):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=32 << 20)
-    s.panels = [(t, w, t == "Capture") for t, w, _ in s.panels]
-    frames_until(s, lambda: s.world is not None)
-    frame(s)
-    yield s, s.widgets["Capture"]
-    s.close()
+def capture(make_studio, one_torch_thread):
+    s = make_studio(cache_mb=32, panels="Capture")
+    return s, s.widgets["Capture"]
 
 
 def centre(panel, name: str) -> tuple[float, float]:

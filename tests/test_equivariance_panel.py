@@ -18,14 +18,11 @@ from infiniscape.studio import Studio  # noqa: E402
 
 
 @pytest.fixture
-def sg3_studio(gui, sg3_pickle):  # noqa: F811  (gui: the headless imgui context, tests/imgui_driver.py)
-    s = Studio(model=str(sg3_pickle), use_gl=False, cache_bytes=16 << 20)
-    s.panels = [(t, w, t == "Equivariance") for t, w, _ in s.panels]
-    frames_until(s, lambda: s.world is not None)
+def sg3_studio(make_studio, sg3_pickle):  # noqa: F811
+    s = make_studio(str(sg3_pickle), cache_mb=16, panels="Equivariance", first_frame=False)
     s.canvas.view.zoom = 4.0  # few canvas tiles to render beside the panel's work
     frame(s)
-    yield s
-    s.close()
+    return s
 
 
 def panel_strip(studio: Studio, untransform: bool) -> np.ndarray:

@@ -14,22 +14,13 @@ from test_official_pickle import write_pickle  # noqa: E402
 
 from infiniscape.models.contract import StyleMix, Tile  # noqa: E402
 from infiniscape.renderer.world import to_uint8  # noqa: E402
-from infiniscape.studio import Studio  # noqa: E402
 
 
 @pytest.fixture
-def studio(gui, tmp_path):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    s = Studio(model=str(write_pickle(tmp_path, "sg2_resnet_cond")), use_gl=False, cache_bytes=32 << 20)
-    s.panels = [(t, w, t == "Model") for t, w, _ in s.panels]
-    frames_until(s, lambda: s.world is not None)
-    frame(s)
-    yield s, s.widgets["Model"].generation
-    s.close()
-    torch.set_num_threads(threads)
+def studio(make_studio, tmp_path):
+    pickle = write_pickle(tmp_path, "sg2_resnet_cond")
+    s = make_studio(str(pickle), cache_mb=32, panels="Model", one_thread=True)
+    return s, s.widgets["Model"].generation
 
 
 def press(studio, at, to=None, steps: int = 3) -> None:
@@ -104,17 +95,11 @@ def test_panel_sets_every_knob_and_the_canvas_follows(studio):
     assert (st.truncation, st.style_mix, st.seed_offset, st.class_idx) == (1.0, None, (0.0, 0.0), c_dim - 1)
 
 
-def test_native_models_show_only_their_knobs(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=16 << 20)
-    try:
-        s.panels = [(t, w, t == "Model") for t, w, _ in s.panels]
-        frames_until(s, lambda: s.world is not None)
-        frame(s)
-        panel = s.widgets["Model"].generation
-        assert "truncation" in panel.rects and "style mix" not in panel.rects and "class" not in panel.rects
-        press(s, point(panel, "truncation", 0.25))
-        psi = settings(s).truncation
-        assert -0.4 < psi < -0.1 and psi == pytest.approx(panel.psi)  # a quarter along -1 .. 2
-        assert s.world.scene.truncation == settings(s).truncation  # saved scenes keep it
-    finally:
-        s.close()
+def test_native_models_show_only_their_knobs(make_studio):
+    s = make_studio(cache_mb=16, panels="Model")
+    panel = s.widgets["Model"].generation
+    assert "truncation" in panel.rects and "style mix" not in panel.rects and "class" not in panel.rects
+    press(s, point(panel, "truncation", 0.25))
+    psi = settings(s).truncation
+    assert -0.4 < psi < -0.1 and psi == pytest.approx(panel.psi)  # a quarter along -1 .. 2
+    assert s.world.scene.truncation == settings(s).truncation  # saved scenes keep it

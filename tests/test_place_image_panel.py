@@ -13,21 +13,12 @@ from test_training_panel import click  # noqa: E402  (clicks a panel's recorded 
 
 from infiniscape.renderer.scene import Scene  # noqa: E402
 from infiniscape.renderer.world import World, to_uint8  # noqa: E402
-from infiniscape.studio import Studio  # noqa: E402
 
 
 @pytest.fixture
-def studio(gui):
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    s = Studio(model="tiny", use_gl=False, cache_bytes=32 << 20)
-    s.panels = [(t, w, t == "Place image") for t, w, _ in s.panels]
-    frames_until(s, lambda: s.world is not None)
-    yield s, s.widgets["Place image"]
-    s.close()
-    torch.set_num_threads(threads)
+def studio(make_studio):
+    s = make_studio(cache_mb=32, panels="Place image", first_frame=False, one_thread=True)
+    return s, s.widgets["Place image"]
 
 
 def test_placing_an_image_fits_it_in_the_background_and_ctrl_z_removes_it(studio, tmp_path):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("imgui_bundle")
-import test_studio_headless as headless  # noqa: E402
 from imgui_driver import frame, frames_until  # noqa: E402
+from test_studio_headless import click  # noqa: E402
 
 from infiniscape.gl_textures import GLTextures, TexturePool, downsample  # noqa: E402
 from infiniscape.models.contract import Tile  # noqa: E402
@@ -17,7 +17,7 @@ from infiniscape.mosaic import BLOCK, UNKNOWN_RGB, Mosaic  # noqa: E402
 from infiniscape.renderer.world import to_uint8  # noqa: E402
 from infiniscape.studio import Studio  # noqa: E402
 
-click, one_torch_thread = headless.click, headless.one_torch_thread  # the same fixture
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class CountingGL:
@@ -89,35 +89,30 @@ def test_mosaic_keeps_shrunk_tiles_and_grey_elsewhere():
     assert m.upload(list(m.blocks)) == 14 and m.upload(list(m.blocks)) == 0
 
 
-def test_zoomed_out_canvas_renders_coarse_levels_not_every_full_tile(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=64 << 20, max_textures=1024)
-    try:
-        frames_until(s, lambda: s.world is not None)
-        frame(s)  # the first frame centres the view at 1x
-        s.canvas.view.zoom_about(*s.canvas.origin, 1 / 8, s.canvas.origin)
-        frame(s)
-        c = s.canvas
-        assert c.level == 3 and {t.level for t in c.visible} == {3}
-        frames_until(s, c.complete, timeout=90)
-        # the view's own level-3 tiles (and their prefetch ring), no level-0 tile beneath them: the
-        # 1/8x view costs about what the 1x view costs (64x fewer full-resolution tiles)
-        levels = Counter(t.level for t in s.scheduler.render_counts())
-        assert levels[3] <= 2 * len(c.visible) + 64 and levels[0] <= 4 * s.scheduler.batch
-        t = c.visible[0]
-        np.testing.assert_array_equal(s.scheduler.tile(t), to_uint8(s.world.render_tiles([t])[0]))
-        assert c.holes == 0
-        # zooming back in: until level-0 tiles arrive every visible tile is drawn from its level-3
-        # ancestor, never grey
-        s.canvas.view.zoom_about(*s.canvas.origin, 1.0, s.canvas.origin)
-        frame(s)
-        frame(s)
-        assert c.level == 0 and c.holes == 0 and not c.complete()
-    finally:
-        s.close()
+def test_zoomed_out_canvas_renders_coarse_levels_not_every_full_tile(make_studio):
+    s = make_studio(cache_mb=64, max_textures=1024)  # its first frame centres the view at 1x
+    s.canvas.view.zoom_about(*s.canvas.origin, 1 / 8, s.canvas.origin)
+    frame(s)
+    c = s.canvas
+    assert c.level == 3 and {t.level for t in c.visible} == {3}
+    frames_until(s, c.complete, timeout=90)
+    # the view's own level-3 tiles (and their prefetch ring), no level-0 tile beneath them: the
+    # 1/8x view costs about what the 1x view costs (64x fewer full-resolution tiles)
+    levels = Counter(t.level for t in s.scheduler.render_counts())
+    assert levels[3] <= 2 * len(c.visible) + 64 and levels[0] <= 4 * s.scheduler.batch
+    t = c.visible[0]
+    np.testing.assert_array_equal(s.scheduler.tile(t), to_uint8(s.world.render_tiles([t])[0]))
+    assert c.holes == 0
+    # zooming back in: until level-0 tiles arrive every visible tile is drawn from its level-3
+    # ancestor, never grey
+    s.canvas.view.zoom_about(*s.canvas.origin, 1.0, s.canvas.origin)
+    frame(s)
+    frame(s)
+    assert c.level == 0 and c.holes == 0 and not c.complete()
 
 
-def test_overview_map_shows_the_view_and_a_click_jumps_there(studio_fixture):
-    s = studio_fixture
+def test_overview_map_shows_the_view_and_a_click_jumps_there(studio):
+    s = studio
     s.visited = (-2000.0, -500.0, 2000.0, 500.0)
     frame(s)
     nav = s.widgets["Navigation"]
@@ -149,35 +144,21 @@ def instant_world(model):
     return InstantWorld(model)
 
 
-def test_scrolling_1500_tiles_keeps_memory_and_textures_bounded(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=4 << 20, max_textures=400)
-    try:
-        frames_until(s, lambda: s.world is not None)
-        s._install(instant_world(s.world.model), "instant")
-        s.canvas.view.zoom = 1.0
-        rss, seen = [], set()
-        while len(seen) < 1500:
-            s.canvas.view.x += 64  # one column of tiles per step
-            frame(s)
-            frames_until(s, s.canvas.complete, timeout=20)
-            seen.update(s.canvas.visible)
-            rss.append(_rss_mb())
-            assert s.pool.live <= 400 and s.pool.gl_textures <= 8
-        assert s.scheduler.cache.nbytes <= 4 << 20
-        grown = max(rss) - rss[len(rss) // 4]
-        assert grown < 24, f"resident memory grew {grown:.0f} MB while scrolling"
-    finally:
-        s.close()
-
-
-@pytest.fixture
-def studio_fixture(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=64 << 20)
-    s.panels = [(t, w, True) for t, w, _ in s.panels]
-    frames_until(s, lambda: s.world is not None)
-    frame(s)
-    yield s
-    s.close()
+def test_scrolling_1500_tiles_keeps_memory_and_textures_bounded(make_studio):
+    s = make_studio(cache_mb=4, max_textures=400, first_frame=False)
+    s._install(instant_world(s.world.model), "instant")
+    s.canvas.view.zoom = 1.0
+    rss, seen = [], set()
+    while len(seen) < 1500:
+        s.canvas.view.x += 64  # one column of tiles per step
+        frame(s)
+        frames_until(s, s.canvas.complete, timeout=20)
+        seen.update(s.canvas.visible)
+        rss.append(_rss_mb())
+        assert s.pool.live <= 400 and s.pool.gl_textures <= 8
+    assert s.scheduler.cache.nbytes <= 4 << 20
+    grown = max(rss) - rss[len(rss) // 4]
+    assert grown < 24, f"resident memory grew {grown:.0f} MB while scrolling"
 
 
 def press(s: Studio, **intent) -> None:
@@ -201,10 +182,10 @@ def settle_jobs(s: Studio) -> None:
     frame(s)
 
 
-def test_capture_panel_saves_view_exports_and_round_trips_a_scene(studio_fixture, tmp_path):
+def test_capture_panel_saves_view_exports_and_round_trips_a_scene(studio, tmp_path):
     from PIL import Image
 
-    s = studio_fixture
+    s = studio
     s.canvas.view.zoom = 2.0  # fewer tiles to render for the view
     press(s, save_view=(str(tmp_path / "view.png"), 2))
     settle_jobs(s)
@@ -227,8 +208,8 @@ def test_capture_panel_saves_view_exports_and_round_trips_a_scene(studio_fixture
     assert s.world.scene == old.scene and not s.status_error
 
 
-def test_capture_into_a_missing_folder_reports_in_the_status_line(studio_fixture):
-    s = studio_fixture
+def test_capture_into_a_missing_folder_reports_in_the_status_line(studio):
+    s = studio
     for intent, value in (("save_view", ("/no/such/folder/out.png", 1)),
                           ("export", ((0, 0, 64, 64), "/no/such/folder/out.png")),
                           ("save_scene", "/no/such/folder/scene.yaml")):

@@ -16,25 +16,7 @@ from imgui_driver import frame, frames_until  # noqa: E402
 from infiniscape.studio import Studio  # noqa: E402
 from infiniscape.view_transform import WHEEL_STEP  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the studio does: the UI thread keeps a core
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture
-def studio(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=64 << 20)
-    s.panels = [(t, w, True) for t, w, _ in s.panels]  # every panel open: all of them must draw
-    frames_until(s, lambda: s.world is not None)
-    frame(s)
-    yield s
-    s.close()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as the studio does: the UI thread keeps a core
 
 
 def canvas_point(studio: Studio, fx: float = 0.5, fy: float = 0.5) -> tuple[float, float]:
@@ -181,17 +163,13 @@ def test_anchor_tool_adds_moves_and_deletes(studio):
     assert world.history_position == 3
 
 
-def test_texture_pool_stays_under_its_cap_while_scrolling(gui):
-    s = Studio(model="tiny", use_gl=False, cache_bytes=8 << 20, max_textures=64)
-    try:
-        frames_until(s, lambda: s.world is not None)
-        for _ in range(30):
-            s.canvas.view.x += 300
-            frame(s)
-            assert s.pool.live <= 64
-            time.sleep(0.02)
-    finally:
-        s.close()
+def test_texture_pool_stays_under_its_cap_while_scrolling(make_studio):
+    s = make_studio(cache_mb=8, max_textures=64, first_frame=False)
+    for _ in range(30):
+        s.canvas.view.x += 300
+        frame(s)
+        assert s.pool.live <= 64
+        time.sleep(0.02)
 
 
 def test_errors_show_in_the_window_and_the_studio_stays_usable(studio):

@@ -10,37 +10,9 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from studio_fixtures import no_gui
 
 PANE_W = 27 * 15  # the panel column at the default 15 px font (studio.py: 27 em)
-
-
-def _no_gui(reason: str):
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"GUI test cannot run in CI: {reason}")  # a skipped GUI test hides a broken studio
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def display():
-    """An X display: the session's own, or a private Xvfb started for these tests."""
-    if os.environ.get("DISPLAY"):
-        yield os.environ["DISPLAY"]
-        return
-    xvfb = shutil.which("Xvfb")
-    if not xvfb:
-        _no_gui("no DISPLAY and no Xvfb (apt-get install xvfb)")
-    r, w = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    if not number:
-        proc.kill()
-        _no_gui("Xvfb did not start")
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(10)
 
 
 def run_view(args, env, timeout=120):
@@ -98,7 +70,7 @@ def test_without_a_display_one_line_and_exit_2():
 
 def test_unreachable_display_is_one_line_not_an_abort():
     if not shutil.which("Xvfb") and not os.environ.get("DISPLAY"):
-        _no_gui("glfw needs X libraries to reach the point of failure")
+        no_gui("glfw needs X libraries to reach the point of failure")
     env = {**os.environ, "DISPLAY": ":987"}  # no server there
     env.pop("WAYLAND_DISPLAY", None)
     r = run_view(["--model", "tiny"], env, timeout=60)

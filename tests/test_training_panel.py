@@ -155,14 +155,9 @@ def open_form(studio: Studio, panel) -> None:
 
 
 @pytest.fixture
-def studio(gui, tmp_path, monkeypatch):
-    import torch
-
+def studio(tmp_path, monkeypatch, make_studio):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the training child inherits it
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    s = Studio(model="tiny", use_gl=False, cache_bytes=32 << 20)
-    s.panels = [(t, w, t == "Training") for t, w, _ in s.panels]  # the panel near the top of the pane
+    s = make_studio(cache_mb=32, panels="Training", loaded=False, one_thread=True)  # a panel near the top
     panel = s.widgets["Training"]
     panel.form.root = str(tmp_path)
     frames_until(s, lambda: s.world is not None)
@@ -171,8 +166,6 @@ def studio(gui, tmp_path, monkeypatch):
         if proc.exit_code() is None:
             proc.popen.kill()
             proc.popen.wait()
-    s.close()
-    torch.set_num_threads(threads)
 
 
 def test_panel_starts_watches_stops_and_opens_a_run(studio, tmp_path):

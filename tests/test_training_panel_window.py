@@ -11,7 +11,7 @@ import sys
 import numpy as np
 from fixtures.sg2ada_runs import SG2Run, write_sg2_run
 from PIL import Image
-from test_studio_window import PANE_W, display  # noqa: F401 - the display fixture
+from test_studio_window import PANE_W
 
 RUNNING = np.array([0.45, 0.9, 0.45]) * 255  # STATE_COLOURS["running"]
 IMPLOT_FIRST = np.array([76, 114, 176])  # ImPlot's default colormap, first curve
@@ -21,7 +21,7 @@ def near(img: np.ndarray, colour: np.ndarray, tol: float = 12) -> np.ndarray:
     return np.abs(img.astype(np.int16) - colour).max(axis=-1) <= tol
 
 
-def test_screenshot_shows_a_stylegan3_run_in_the_training_panel(display, tmp_path):  # noqa: F811
+def test_screenshot_shows_a_stylegan3_run_in_the_training_panel(display, tmp_path):
     write_sg2_run(tmp_path / "runs", SG2Run(total_kimg=200, snap=10, ticks=40, ending="running"))
     shot = tmp_path / "panel.png"
     env = {**os.environ, "DISPLAY": display, "OMP_NUM_THREADS": "1"}
