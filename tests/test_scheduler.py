@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from infiniscape.models.contract import Tile
 from infiniscape.renderer.scene import Scene
@@ -45,14 +44,7 @@ class GatedWorld:
         return [t for call in self.calls for t in call]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny tiles gain nothing from intra-op threads, and on a busy 2-core machine OpenMP barriers
-    # make each render many times slower: keep the suite fast whatever else is running.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # keep the suite fast whatever else is running
 
 
 @pytest.fixture

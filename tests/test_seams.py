@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from infiniscape.cli import main
 from infiniscape.renderer.analysis.average import sample_tiles
@@ -17,13 +16,7 @@ from infiniscape.renderer.analysis.seams import (
 )
 from infiniscape.renderer.world import World
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def smooth_field(h: int, w: int, seed: int = 0) -> np.ndarray:
