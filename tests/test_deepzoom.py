@@ -25,11 +25,6 @@ MODEL_LEVEL_PSNR = {1: 17.0, 2: 9.0, 3: 7.0}
 
 
 @pytest.fixture(scope="module")
-def world(tiny):
-    return World(tiny, Scene(seed=3), tile_batch=4)
-
-
-@pytest.fixture(scope="module")
 def pyramids(world, tmp_path_factory):
     """The rectangle exported with the model's levels and with box averages only."""
     root = tmp_path_factory.mktemp("dzi")

@@ -13,11 +13,6 @@ from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import World, to_uint8
 
 
-@pytest.fixture(scope="module")
-def world(tiny):
-    return World(tiny, Scene(seed=3), tile_batch=4)
-
-
 def test_any_rectangle_is_assembled_from_world_tiles(world, tiny):
     # Unaligned, negative origin: equals the one-pass padding-free render of the aligned block.
     img = world.render(-70, -45, 150, 100)
