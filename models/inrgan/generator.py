@@ -27,7 +27,7 @@ from ...ops.bias_act import ACTIVATIONS
 from ...ops.upfirdn2d import setup_filter
 from ..contract import NETWORK_NOISE_MODES
 from ..stylegan.mapping import FullyConnectedLayer, MappedGenerator
-from ..stylegan.stylegan2 import ToRGBLayer, add_blocks, run_blocks
+from ..stylegan.stylegan2 import BlockSynthesis, ToRGBLayer
 from .config import InrGanConfig
 from .coords import CoordFuser, GenInput
 
@@ -218,31 +218,22 @@ class SynthesisBlock(torch.nn.Module):
         return x, img
 
 
-class SynthesisNetwork(torch.nn.Module):
+class SynthesisNetwork(BlockSynthesis):
     """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] through the INR's levels."""
 
-    def __init__(self,
-                 w_dim: int,  # width of w
-                 img_resolution: int,  # output resolution, a power of two >= 4
-                 img_channels: int,  # image channels
+    def __init__(self, w_dim: int, img_resolution: int, img_channels: int,
                  cfg: InrGanConfig,  # the checkpoint's INR settings
-                 channel_base: int = 32768,  # channels at resolution r = min(channel_base / r, channel_max)
-                 channel_max: int = 512,  # channel cap
                  num_fp16_res: int = 0,  # official mixed-precision setting (we compute in FP32)
-                 **block_kwargs,  # SynthesisBlock options (architecture, conv_clamp)
+                 **kwargs,  # BlockSynthesis options (channel_base, channel_max) and block options
                  ):
-        if img_resolution < 4 or img_resolution & (img_resolution - 1):
-            raise ValueError(f"img_resolution {img_resolution} is not a power of two >= 4")
-        super().__init__()
-        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2 ** i for i in range(2, int(np.log2(img_resolution)) + 1)]
-        channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
-        self.num_ws = add_blocks(self, lambda res: SynthesisBlock(
-            channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim, resolution=res,
-            img_channels=img_channels, is_last=res == img_resolution, cfg=cfg, **block_kwargs))
+        self.cfg = cfg  # read by make_block during the base constructor (a plain attribute, not a module)
+        super().__init__(w_dim, img_resolution, img_channels, num_fp16_res=num_fp16_res, **kwargs)
+
+    def make_block(self, in_channels: int, out_channels: int, **kwargs) -> SynthesisBlock:
+        return SynthesisBlock(in_channels, out_channels, cfg=self.cfg, **kwargs)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", **_ignored) -> torch.Tensor:
-        return run_blocks(self, ws, noise_mode=noise_mode)
+        return super().forward(ws, noise_mode=noise_mode)
 
 
 class Generator(MappedGenerator):

@@ -6,8 +6,6 @@ one-to-one (synthesis.b4.const, synthesis.b8.conv0.affine.weight, mapping.fc0.bi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -265,8 +263,10 @@ class SynthesisBlock(torch.nn.Module):
         return x, img
 
 
-class SynthesisNetwork(torch.nn.Module):
-    """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] through blocks 4x4 .. RxR."""
+class BlockSynthesis(torch.nn.Module):
+    """ws [N, num_ws, w_dim] -> image [N, img_channels, R, R] through blocks b4 .. bR, each adding its
+    RGB to the upsampled sum so far (StyleGAN2's synthesis; INR-GAN's levels have the same shape).
+    Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w."""
 
     def __init__(self,
                  w_dim: int,  # width of w
@@ -275,47 +275,46 @@ class SynthesisNetwork(torch.nn.Module):
                  channel_base: int = 32768,  # channels at resolution r = min(channel_base / r, channel_max)
                  channel_max: int = 512,  # channel cap
                  num_fp16_res: int = 4,  # the N highest resolutions run in FP16 (on CUDA)
-                 **block_kwargs,  # SynthesisBlock options (architecture, conv_clamp, resample_filter, ...)
+                 **block_kwargs,  # the family's block options (architecture, conv_clamp, resample_filter)
                  ):
-        assert img_resolution >= 4 and img_resolution & (img_resolution - 1) == 0
+        if img_resolution < 4 or img_resolution & (img_resolution - 1):
+            raise ValueError(f"img_resolution {img_resolution} is not a power of two >= 4")
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         log2 = int(np.log2(img_resolution))
         self.block_resolutions = [2 ** i for i in range(2, log2 + 1)]
         channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
         fp16_resolution = max(2 ** (log2 + 1 - num_fp16_res), 8)
-        self.num_ws = add_blocks(self, lambda res: SynthesisBlock(
-            channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim, resolution=res,
-            img_channels=img_channels, is_last=res == img_resolution, use_fp16=res >= fp16_resolution,
-            **block_kwargs))
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            block = self.make_block(channels[res // 2] if res > 4 else 0, channels[res], w_dim=w_dim,
+                                    resolution=res, img_channels=img_channels, is_last=res == img_resolution,
+                                    use_fp16=res >= fp16_resolution, **block_kwargs)
+            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
+            setattr(self, f"b{res}", block)
+
+    def make_block(self, in_channels: int, out_channels: int, **kwargs) -> torch.nn.Module:
+        """The family's block at ``kwargs["resolution"]`` (in_channels 0: the first block)."""
+        return SynthesisBlock(in_channels, out_channels, **kwargs)
+
+    def forward(self, ws: torch.Tensor, **block_kwargs) -> torch.Tensor:
+        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), f"ws {tuple(ws.shape)}"
+        ws = ws.to(torch.float32)
+        x = img = None
+        w_idx = 0
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            w_idx += block.num_conv
+            x, img = block(x, img, cur, **block_kwargs)
+        return img
+
+
+class SynthesisNetwork(BlockSynthesis):
+    """StyleGAN2's synthesis network: blocks 4x4 .. RxR of modulated convolutions."""
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", force_fp32: bool = False) -> torch.Tensor:
-        return run_blocks(self, ws, noise_mode=noise_mode, force_fp32=force_fp32)
-
-
-def add_blocks(net: torch.nn.Module, make_block: Callable[[int], torch.nn.Module]) -> int:
-    """Blocks b4 .. bR of a synthesis network (``make_block(resolution)``) as its attributes; returns
-    num_ws. Consecutive blocks share a w: a block's ToRGB reads the next block's conv0 w."""
-    num_ws = 0
-    for res in net.block_resolutions:
-        block = make_block(res)
-        num_ws += block.num_conv + (block.num_torgb if res == net.img_resolution else 0)
-        setattr(net, f"b{res}", block)
-    return num_ws
-
-
-def run_blocks(net: torch.nn.Module, ws: torch.Tensor, **block_kwargs) -> torch.Tensor:
-    """ws [N, num_ws, w_dim] through blocks b4 .. bR (add_blocks) -> the image they sum to."""
-    assert ws.ndim == 3 and ws.shape[1:] == (net.num_ws, net.w_dim), f"ws {tuple(ws.shape)}"
-    ws = ws.to(torch.float32)
-    x = img = None
-    w_idx = 0
-    for res in net.block_resolutions:
-        block = getattr(net, f"b{res}")
-        cur = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-        w_idx += block.num_conv
-        x, img = block(x, img, cur, **block_kwargs)
-    return img
+        return super().forward(ws, noise_mode=noise_mode, force_fp32=force_fp32)
 
 
 class Generator(MappedGenerator):
