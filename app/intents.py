@@ -39,7 +39,6 @@ class Intents:
     show_grid: bool = False
     fps_limit: int = 60
     vsync: bool = False
-    tool: str = "pan"  # pan | select | stats | anchor
 
 
 # -- edit actions from plain values (Intents.apply), so panels need not know renderer.edits ---------
