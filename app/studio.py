@@ -154,12 +154,16 @@ class Studio:
         return World(model, Scene(model=name, seed=self.seed, fusion=default_fusion(model)))
 
     def _install(self, world, name: str, scene: str | None = None, keep_error: str | None = None) -> None:
+        from infiniscape.models.batching import per_pass
         from infiniscape.renderer.scheduler import TileScheduler
 
         old = self.scheduler
         self.world, self.model_name, self.loading = world, name, None
         self.load_error = keep_error
-        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=4, prefetch=1,
+        # on the CPU one tile a batch (a pass computes one window there anyway): each tile shows as
+        # soon as it is done, and a new view is served after one tile, not after four stale ones
+        batch = per_pass(world.model.device, gpu=4)
+        self.scheduler = TileScheduler(world, cache_bytes=self.cache_bytes, batch=batch, prefetch=1,
                                        background=True, on_ready=lambda: self.wake(), preview=True)
         self.canvas.set_source(self.scheduler, world.tile_size)
         self.tools.selection = self.tools.stats_rect = None
