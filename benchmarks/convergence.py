@@ -4,7 +4,7 @@
         [--budget-min 15] [--evals 3] [--samples 1000] [--out runs/convergence] [--fid-floor X]
     OMP_NUM_THREADS=1 python benchmarks/convergence.py --quick    # smoke test, about four minutes
 
-Every arm is a Trainer in this process with the built-in training setting (configs/landscape2.yaml,
+Every arm is a Trainer in this process with the built-in training setting (configs/landscape.yaml,
 procedural data, 128 px frames at every height of a 256 px scene, batch 16) and the same seed, so
 G starts from the same weights and sees the same real images in the same order; only the loss
 (and with it D) differs. The arms:
@@ -48,7 +48,7 @@ ARMS = {  # arm name -> TrainOptions that differ between arms
     "projected-224": dict(loss="projected", d_input=224),
     "projected-0": dict(loss="projected", d_input=0),
 }
-SETTING = dict(config="landscape2", resolution=128, scene_height=256, y_extent=3072, batch=16)  # built-in
+SETTING = dict(config="landscape", resolution=128, scene_height=256, y_extent=3072, batch=16)  # built-in
 # 128 px even in the smoke test: projected-0 needs frames of 128 px or more
 QUICK = dict(config="tiny", resolution=128, scene_height=256, y_extent=3072, batch=4)
 

@@ -25,7 +25,7 @@ from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import World, to_uint8
 
 HERE = Path(__file__).parent
-W, H = 104, 64  # world px a photo covers: the built-in model's landscapes are 64 px tall
+W, H = 104, 64  # world px a photo covers: sized for the previous built-in model's 64 px landscapes
 HORIZON = 0.6  # the photos' horizon, as a fraction of their height: put on the world's (y = 0)
 ENLARGE = 2  # shown enlarged (nearest), as the studio opens the model enlarged
 

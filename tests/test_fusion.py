@@ -120,8 +120,10 @@ def test_default_fusion_blurs_in_proportion_and_uses_bands_on_a_world_with_a_hor
     from infiniscape.renderer.fusion import default_fusion
 
     assert FusionParams(radius=200).blur_width == 200
-    f = default_fusion(load_model("landscape"))
-    assert f.shape == "band" and f.blur_width == f.radius and f.radius <= 128  # opens at 4x
+    landscape = load_model("landscape")
+    f = default_fusion(landscape)
+    zoom = landscape.opening_view[0]
+    assert f.shape == "band" and f.blur_width == f.radius and f.radius == 256 / zoom  # 256 screen px
     old = scene_from_dict({**Scene().to_dict(), "fusion": {"radius": 512, "blur": 256, "step": 16}})
     assert old.fusion == FusionParams(radius=512, blur=256, step=16, shape="disk")  # files from before bands
     assert scene_from_dict(Scene(fusion=f).to_dict()).fusion == f  # blur stays proportional
