@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a("--steps", type=positive("--steps"), default=400, help="optimiser steps (default 400)")
     a("--batch", type=positive("--batch"), default=8, help="frames per step (default 8)")
     a("--resolution", type=positive("--resolution"), default=128, help="frame size (default 128)")
+    a("--lr", type=float, default=0.002, help="Adam learning rate of the heads (default 0.002; a smaller "
+      "one refines heads that were trained in)")
     a("--seed", type=int, default=0)
 
 
@@ -42,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
         if step % 50 == 0 or step == args.steps - 1:
             print(f"step {step:5d}  consistency {loss:.4f}", file=sys.stderr)
 
-    losses = fit_level_heads(model, args.steps, args.batch, args.resolution, seed=args.seed,
+    if not args.lr > 0:
+        raise UserError(f"--lr must be positive, got {args.lr}")
+    losses = fit_level_heads(model, args.steps, args.batch, args.resolution, lr=args.lr, seed=args.seed,
                              progress=progress)
-    extra = {**model.trained, "levels_fitted": {"steps": args.steps, "consistency": round(losses[-1], 5),
+    extra = {**model.trained, "levels_fitted": {"steps": args.steps, "lr": args.lr,
+                                                "consistency": round(losses[-1], 5),
                                                 "from": str(Path(args.model).name)}}
     save_checkpoint(model.generator, out, extra=extra, half=True)
     print(f"wrote {out}: consistency {losses[0]:.4f} -> {losses[-1]:.4f}", file=sys.stderr)
