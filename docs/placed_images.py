@@ -25,9 +25,9 @@ from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import World, to_uint8
 
 HERE = Path(__file__).parent
-W, H = 104, 64  # world px a photo covers: sized for the previous built-in model's 64 px landscapes
+W, H = 208, 128  # world px a photo covers: half the height of the built-in model's 256 px landscapes
 HORIZON = 0.6  # the photos' horizon, as a fraction of their height: put on the world's (y = 0)
-ENLARGE = 2  # shown enlarged (nearest), as the studio opens the model enlarged
+ENLARGE = 1  # shown as the studio opens the built-in model (1x); a model of smaller frames opens enlarged
 
 
 def framed(world: World, x: int, y: int, w: int, h: int, rects) -> np.ndarray:
