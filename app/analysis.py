@@ -59,6 +59,7 @@ def live_rect(studio, of_selection: bool) -> tuple[int, int, int, int] | None:
 def target_tile(studio, follow: bool):
     """The world tile under the cursor (``follow``), else the one at the view centre."""
     from infiniscape.models.contract import Tile
+    from infiniscape.renderer.tiles import tile_of
 
     c = studio.canvas
     if follow and c.hover_world is not None:
@@ -67,7 +68,7 @@ def target_tile(studio, follow: bool):
         x0, y0, x1, y1 = c.view.world_rect(c.size)
         wx, wy = (x0 + x1) / 2, (y0 + y1) / 2
     t = studio.world.tile_size
-    return Tile(math.floor(wx / t), math.floor(wy / t))
+    return Tile(tile_of(wx, t), tile_of(wy, t))
 
 
 class Analysis:
@@ -227,8 +228,7 @@ class Analysis:
         def work(job):  # Stop ends it early with what was pooled so far
             return equivariance_metrics(gen, list(r.metrics), r.samples,
                                         progress=lambda d, t: setattr(job, "count", d),
-                                        should_stop=job.cancelled.is_set,
-                                        translate_max=getattr(gen, "translate_max", 0.125))
+                                        should_stop=job.cancelled.is_set)
 
         def ready(psnrs: dict) -> dict:
             text = ", ".join(f"{METRIC_LABELS[k]} {v:.2f} dB" for k, v in psnrs.items())

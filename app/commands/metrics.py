@@ -95,8 +95,7 @@ def measure(args: argparse.Namespace, env, device: str) -> int:
         def progress(done: int, total: int) -> None:
             print(f"\requivariance {done}/{total}", end="", file=sys.stderr, flush=True)
 
-        psnrs = equivariance_metrics(gen, eq, samples=args.samples, seed=args.sample_seed, progress=progress,
-                                     translate_max=getattr(gen, "translate_max", 0.125))
+        psnrs = equivariance_metrics(gen, eq, samples=args.samples, seed=args.sample_seed, progress=progress)
         print(file=sys.stderr)
         shifts = getattr(gen, "period", None)
         for name in eq:

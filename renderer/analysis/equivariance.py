@@ -196,12 +196,15 @@ def psnr(sq_error_sum: float, count: float) -> float:
 
 
 def equivariance_metrics(gen: TransformableGenerator, metrics: Sequence[str] = METRICS, samples: int = 50,
-                         seed: int = 0, translate_max: float = 0.125, rotate_max: float = 1.0,
+                         seed: int = 0, translate_max: float | None = None, rotate_max: float = 1.0,
                          progress: Callable[[int, int], None] | None = None,
                          should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
     """PSNR (dB) per metric over ``samples`` seeds; t ~ U(-translate_max, translate_max)^2 image
-    widths, angle ~ U(-pi, pi) * rotate_max. ``progress(done, total)`` after every sample;
-    ``should_stop()`` true ends early with what was pooled so far."""
+    widths (default: the generator's own range where it has one, as a moved world does, else
+    StyleGAN3's 0.125), angle ~ U(-pi, pi) * rotate_max. ``progress(done, total)`` after every
+    sample; ``should_stop()`` true ends early with what was pooled so far."""
+    if translate_max is None:
+        translate_max = getattr(gen, "translate_max", 0.125)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise ValueError(f"unknown equivariance metric {unknown}: choose from {', '.join(METRICS)}")
