@@ -178,3 +178,10 @@ def test_sigint_during_start_up_of_the_real_process_is_one_line(tmp_path):
         pytest.skip("the render finished before the signal")  # a very fast machine
     assert proc.returncode == 130 and "Traceback" not in err
     assert err.strip().splitlines() == ["infiniscape render: interrupted"]
+
+
+@pytest.mark.parametrize("lr", ["0", "-0.001"])
+def test_fitting_level_heads_refuses_a_learning_rate_that_is_not_positive(capsys, tmp_path, lr):
+    out = tmp_path / "x.pt"
+    assert_one_line_error(*run_cli(capsys, "levels", "tiny", "--out", str(out), "--lr", lr), "--lr")
+    assert not out.exists()
