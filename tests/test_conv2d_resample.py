@@ -37,3 +37,9 @@ def test_winograd_leaves_groups_and_gradients_to_the_direct_convolution():
     w2 = torch.randn(3, 4, 3, 3)
     y = winograd.conv2d(x, w2, padding=1)
     assert torch.equal(y, F.conv2d(x, w2, padding=1)) and y.grad_fn is not None
+
+
+def test_winograd_leaves_maps_below_32x32_to_the_direct_convolution():
+    x, w = torch.randn(1, 8, 16, 16), torch.randn(8, 8, 3, 3)
+    with torch.no_grad():
+        assert torch.equal(winograd.conv2d(x, w, padding=1), F.conv2d(x, w, padding=1))
