@@ -9,8 +9,8 @@ convolutions much faster than transposed ones on the CPU.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from . import cpu_conv
 from .cpu_kernels import fir_phases
 from .upfirdn2d import filter_size, upfirdn2d, upsample2d
 
@@ -30,7 +30,7 @@ PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))  # (row parity, column parity)
 def phase_convs(x: torch.Tensor, phases: list[torch.Tensor], groups: int = 1) -> list[torch.Tensor]:
     """The phases y[:, :, a::2, b::2] (PHASES order) of y = conv_transpose2d(x, w, stride=2), from the phase
     kernels of w; y is [N, O, 2H + k - 2, 2W + k - 2]."""
-    return [F.conv2d(x, p, padding=(p.shape[2] - 1, p.shape[3] - 1), groups=groups) for p in phases]
+    return [cpu_conv.conv2d(x, p, padding=(p.shape[2] - 1, p.shape[3] - 1), groups=groups) for p in phases]
 
 
 def interleave(parts: list[torch.Tensor]) -> torch.Tensor:
@@ -62,5 +62,5 @@ def conv2d_up2(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, groups: int = 
     """Upsample 2x then convolve (true convolution) with `w` [O, I/g, k, k] and low-pass `f`: [N, I, H, W] ->
     [N, O, 2H, 2W]; the FIR removes the images of the spectrum that zero insertion creates."""
     if w.shape[-1] == 1:  # a 1x1 kernel commutes with upsampling: convolve at the low rate
-        return upsample2d(F.conv2d(x, w, groups=groups), f)
+        return upsample2d(cpu_conv.conv2d(x, w, groups=groups), f)
     return upsample_conv2d(x, phase_kernels(w), f, groups)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...ops import winograd
+from ...ops import cpu_conv
 from ...ops.bias_act import ACTIVATIONS, bias_act
 from ...ops.conv2d_resample import conv2d_up2, phase_kernels, upsample_conv2d
 from ...ops.cpu_kernels import bias_lrelu_
@@ -61,7 +61,7 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         if up == 2:
             x = conv2d_up2(x, w, resample_filter, n)
         else:
-            x = winograd.conv2d(x, w, padding=k // 2, groups=n)
+            x = cpu_conv.conv2d(x, w, padding=k // 2, groups=n)
     return x.reshape(n, o, h * up, wd * up)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...ops import winograd
+from ...ops import cpu_conv
 from ...ops.cpu_kernels import filtered_lrelu  # fused C++ on the CPU, the reference elsewhere
 from .mapping import FullyConnectedLayer, MappedGenerator
 
@@ -59,7 +59,7 @@ def modulated_conv2d(x: torch.Tensor, w: torch.Tensor, s: torch.Tensor, demodula
     if input_gain is not None:
         w = w * input_gain.expand(n, i).reshape(n, 1, i, 1, 1)
     w = w.reshape(n * o, i, kh, kw).to(x.dtype)
-    x = winograd.conv2d(x.reshape(1, n * i, h, wd), w, padding=padding, groups=n)
+    x = cpu_conv.conv2d(x.reshape(1, n * i, h, wd), w, padding=padding, groups=n)
     return x.reshape(n, o, *x.shape[2:])
 
 
