@@ -6,7 +6,7 @@ which the eval-mode texture synthesizer uses the first everywhere).
 The checkout is imported untouched: its CUDA-only ops (models/custom_ops: JIT-compiled at import, calling
 torch.cuda) are replaced in sys.modules by the pure-torch reference implementations below, its `dataset`
 module (LMDB, torchvision) by the one class the generator takes from it, and CoordHandler's `.cuda()` grid
-stays on the CPU while the generator is built. Random init (torch.manual_seed(0)), every tensor then
+stays on the CPU while the generator is built. Random init (torch.manual_seed(0)), every parameter then
 perturbed by 0.3 * N(0, 1) so noise weights and biases (initialised to 0) matter."""
 
 from __future__ import annotations
@@ -96,9 +96,8 @@ def build(name: str, checkout: str, resolution: int) -> Pair:
     with mock.patch.object(torch.Tensor, "cuda", lambda self, *a, **k: self):  # CoordHandler.const_grid
         ref = official.InfinityGanGenerator(config)
     with torch.no_grad():
-        for t in ref.state_dict().values():
-            if t.is_floating_point():
-                t.add_(0.3 * torch.randn_like(t))
+        for t in ref.parameters():  # not the buffers: the blur kernels are fixed filters
+            t.add_(0.3 * torch.randn_like(t))
     ref = frozen(ref)
     state = ref.state_dict()
     arch = infer_architecture(state, name)
