@@ -9,11 +9,7 @@ state dict so a training checkpoint's tensors copy over one to one.
   3x3 convolutions without padding, upsampling by transposed convolution, crop [1:-1], unpadded [1, 2, 1]
   blur; ToRGB skips centre-cropped.
 
-Every modulated layer reads its style as K codes per sample blended per pixel by weights [B, K, h, w] at
-the layer's input pixels ([B, K, 1, 1] for a style that is constant over the patch). This is the official
-spatially-shaped style of fused generation: the input is modulated per pixel and demodulated from the
-style at each input pixel (cropped after a plain convolution, bilinearly resized after an upsampling one).
-A constant style gives exactly the official per-sample modulation.
+Every modulated layer reads its style as K codes per sample blended per pixel (modconv.py).
 """
 
 from __future__ import annotations
@@ -22,15 +18,16 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from ...ops.bias_act import bias_act
+from ...ops.cpu_kernels import bias_lrelu_
 from ...ops.upfirdn2d import upfirdn2d
 from ..equalized import EqualLinear
+from .modconv import ModulatedConv2d, make_kernel
 
 # Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
 # times channel_multiplier.
 OFFICIAL_WIDTHS = (512, 512, 512, 256, 128, 64, 32, 16)
+SQRT2 = math.sqrt(2)
 PATCH_SIZES = {4: 101, 5: 197, 6: 389, 7: 773, 8: 1541}  # resolution pairs -> patch size (ts_input 11)
 
 
@@ -56,12 +53,6 @@ class Architecture:
         return PATCH_SIZES[len(self.ts_widths)]
 
 
-def make_kernel(taps: list[float]) -> torch.Tensor:
-    k = torch.tensor(taps, dtype=torch.float32)
-    k = k[None, :] * k[:, None]
-    return k / k.sum()
-
-
 def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     dy, dx = x.shape[2] - h, x.shape[3] - w
     assert dy >= 0 and dx >= 0 and dy % 2 == 0 and dx % 2 == 0, f"cannot crop {tuple(x.shape)} to {h}x{w}"
@@ -71,17 +62,6 @@ def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
 class PixelNorm(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(torch.mean(x ** 2, dim=-1, keepdim=True) + 1e-8)
-
-
-class Blur(torch.nn.Module):
-    """Unpadded FIR blur after an upsampling convolution (kernel stored like the official buffer)."""
-
-    def __init__(self, taps: list[float], gain: float):
-        super().__init__()
-        self.register_buffer("kernel", make_kernel(taps) * gain)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d(x, self.kernel)
 
 
 class Upsample(torch.nn.Module):
@@ -96,78 +76,10 @@ class Upsample(torch.nn.Module):
         return upfirdn2d(x, self.kernel, up=2, padding=[1, 0, 1, 0])
 
 
-def blend(mod: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Per-code modulations [B, K, C] blended by weights [B, K, h, w] -> [B, C, h, w].
-
-    Modulation is affine and the weights sum to 1, so this equals modulating the blended code, as the
-    official code does. Summed code by code in order, so zero codes padded at the end (to batch windows
-    with fewer codes) add exact zeros."""
-    assert mod.ndim == 3 and weights.ndim == 4 and weights.shape[:2] == mod.shape[:2], \
-        f"style weights {tuple(weights.shape)} do not match codes {tuple(mod.shape)}"
-    out = mod[:, 0, :, None, None] * weights[:, 0:1]
-    for k in range(1, mod.shape[1]):
-        out = out + mod[:, k, :, None, None] * weights[:, k:k + 1]
-    return out
-
-
-class ModulatedConv2d(torch.nn.Module):
-    """Style-modulated, optionally demodulated, unpadded convolution (optionally 2x upsampling)."""
-
-    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int,
-                 demodulate: bool = True, upsample: bool = False):
-        super().__init__()
-        assert not upsample or kernel_size == 3, "the official upsampling convolutions are 3x3"
-        self.in_channel, self.out_channel, self.kernel_size = in_channel, out_channel, kernel_size
-        self.demodulate, self.upsample = demodulate, upsample
-        self.scale = 1 / math.sqrt(in_channel * kernel_size ** 2)
-        self.weight = torch.nn.Parameter(torch.randn(1, out_channel, in_channel, kernel_size, kernel_size))
-        self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
-        if upsample:
-            self.blur = Blur([1, 2, 1], gain=4)
-
-    def forward(self, x: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """x [B, I, H, W], codes [B, K, D], weights [B, K, H, W] or [B, K, 1, 1]."""
-        assert x.shape[1] == self.in_channel and weights.shape[2:] in ((1, 1), x.shape[2:]), \
-            f"input {tuple(x.shape)} / style weights {tuple(weights.shape)}"
-        mod = self.modulation(codes)  # [B, K, I]
-        style = blend(mod, weights)  # [B, I, h, w]
-        w = self.weight[0] * self.scale  # [O, I, k, k]
-        x = x * style
-        demod = None
-        if self.demodulate:
-            wsq = w.square().sum([2, 3])  # [O, I]
-            if weights.shape[2:] == (1, 1):
-                demod = torch.rsqrt(torch.einsum("oi,bihw->bohw", wsq, style.square()) + 1e-8)
-            else:
-                # sum_i wsq[o, i] style[i, p]^2 with style = sum_k w_k(p) mod_k: a quadratic form in the K
-                # weights, K^2 products per pixel instead of I (the same value, far cheaper)
-                g = torch.einsum("oi,bki,bli->bokl", wsq, mod, mod)
-                ww = weights[:, :, None] * weights[:, None, :]  # [B, K, K, h, w]
-                demod = torch.rsqrt(torch.einsum("bokl,bklhw->bohw", g, ww).clamp_min(0) + 1e-8)
-        if self.upsample:
-            out = F.conv_transpose2d(x, w.transpose(0, 1), stride=2)[:, :, 1:-1, 1:-1]
-            if demod is not None:
-                if demod.shape[2:] != (1, 1):  # demodulation at input pixels, resized to the output
-                    demod = F.interpolate(demod, size=out.shape[2:], mode="bilinear", align_corners=True)
-                out = out * demod
-            return self.blur(out)
-        out = F.conv2d(x, w)
-        if demod is not None:
-            r = self.kernel_size // 2
-            out = out * (demod if demod.shape[2:] == (1, 1) else demod[:, :, r:-r or None, r:-r or None])
-        return out
-
-
 class NoiseInjection(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.weight = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-        if noise is None:
-            return x
-        assert noise.shape[2:] == x.shape[2:], f"noise {tuple(noise.shape)} for features {tuple(x.shape)}"
-        return x + self.weight * noise
 
 
 class FusedLeakyReLU(torch.nn.Module):
@@ -175,11 +87,13 @@ class FusedLeakyReLU(torch.nn.Module):
         super().__init__()
         self.bias = torch.nn.Parameter(torch.zeros(channels))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return bias_act(x, self.bias, act="lrelu")
-
 
 class StyledConv(torch.nn.Module):
+    """Modulated convolution, + noise * weight, + bias, leaky ReLU (slope 0.2) times sqrt(2).
+
+    The leaky ReLU commutes with a positive factor, so the sqrt(2) goes into the convolution's factors, the
+    noise weight and the bias instead of a pass over the output; the epilogue is one fused pass."""
+
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int,
                  upsample: bool = False, noise: bool = True):
         super().__init__()
@@ -188,10 +102,14 @@ class StyledConv(torch.nn.Module):
         self.activate = FusedLeakyReLU(out_channel)
 
     def forward(self, x, codes, weights, noise=None):
-        x = self.conv(x, codes, weights)
-        if self.noise is not None:
-            x = self.noise(x, noise)
-        return self.activate(x)
+        x = self.conv(x, codes, weights, gain=SQRT2)
+        if self.noise is None or noise is None:
+            noise = None
+        else:
+            assert noise.shape[2:] == x.shape[2:], f"noise {tuple(noise.shape)} for features {tuple(x.shape)}"
+            noise = noise * (self.noise.weight * SQRT2)
+            x, noise = (x.contiguous(), noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
+        return bias_lrelu_(x, self.activate.bias * SQRT2, noise, gain=1.0)
 
 
 class ToRGB(torch.nn.Module):

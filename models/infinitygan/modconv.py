@@ -1,0 +1,173 @@
+"""InfinityGAN's modulated convolutions (unpadded, optionally 2x upsampling), fast on the CPU.
+
+Every modulated layer reads its style as K codes per sample blended per pixel by weights [B, K, h, w] at
+the layer's input pixels ([B, K, 1, 1] for a style that is constant over the patch). This is the official
+spatially-shaped style of fused generation: the input is modulated per pixel and demodulated from the
+style at each input pixel (cropped after a plain convolution, bilinearly resized after an upsampling one).
+A constant style gives exactly the official per-sample modulation.
+
+Speed (float32 CPU inference; same values up to float rounding):
+- a constant style of one sample goes into the weights (modulation, demodulation and an output gain that
+  the caller folds in), so the feature maps are read once, by the convolution;
+- the 7x7 convolutions run in channels-last layout (conv2d below);
+- the upsampling convolution (transposed, stride 2, crop [1:-1], unpadded [1, 2, 1] blur) runs as four
+  phase convolutions whose outputs the fused FIR kernel reads directly (ops/conv2d_resample, cpu_kernels);
+- tensors derived from the weight alone (scaled weight, its squared sums, its phase kernels) are kept
+  while the weight is unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ...ops import cpu_conv
+from ...ops.conv2d_resample import interleave, phase_convs, phase_kernels
+from ...ops.cpu_kernels import fir_phases
+from ...ops.upfirdn2d import upfirdn2d
+from ..equalized import EqualLinear
+
+CROP = [-1, -1, -1, -1]  # upfirdn2d padding: the transposed convolution's border samples cropped
+
+
+def make_kernel(taps: list[float]) -> torch.Tensor:
+    k = torch.tensor(taps, dtype=torch.float32)
+    k = k[None, :] * k[:, None]
+    return k / k.sum()
+
+
+class Blur(torch.nn.Module):
+    """Unpadded FIR blur after an upsampling convolution (kernel stored like the official buffer)."""
+
+    def __init__(self, taps: list[float], gain: float):
+        super().__init__()
+        self.register_buffer("kernel", make_kernel(taps) * gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel)
+
+
+def blend(mod: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-code modulations [B, K, C] blended by weights [B, K, h, w] -> [B, C, h, w].
+
+    Modulation is affine and the weights sum to 1, so this equals modulating the blended code, as the
+    official code does. Summed code by code in order, so zero codes padded at the end (to batch windows
+    with fewer codes) add exact zeros."""
+    assert mod.ndim == 3 and weights.ndim == 4 and weights.shape[:2] == mod.shape[:2], \
+        f"style weights {tuple(weights.shape)} do not match codes {tuple(mod.shape)}"
+    out = mod[:, 0, :, None, None] * weights[:, 0:1]
+    for k in range(1, mod.shape[1]):
+        out = out + mod[:, k, :, None, None] * weights[:, k:k + 1]
+    return out
+
+
+def conv2d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """F.conv2d(x, w) (unpadded, stride 1) by direct convolutions only, so every output pixel is the same
+    sum wherever the patch lies: the 7x7 ones in channels-last layout (one thread, 259 -> 256 channels at
+    35x35: 24 vs 32 ms), 1x1 ones by oneDNN (ops.cpu_conv).
+
+    Not NNPACK: its Winograd / FFT transforms would run the 3x3 and 7x7 convolutions in about 0.6x the
+    time, but their rounding depends on where a pixel falls in the transform's tile grid and leaks between
+    neighbouring pixels, so tiles would no longer equal a one-shot render to 1e-5 nor ignore the cells
+    outside their footprint exactly."""
+    if w.shape[-1] == 1:
+        return cpu_conv.conv2d(x, w)
+    if w.shape[-1] > 3 and x.device.type == "cpu":
+        cl = torch.channels_last
+        return F.conv2d(x.contiguous(memory_format=cl), w.contiguous(memory_format=cl)).contiguous()
+    return F.conv2d(x, w)
+
+
+class ModulatedConv2d(torch.nn.Module):
+    """Style-modulated, optionally demodulated, unpadded convolution (optionally 2x upsampling)."""
+
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int,
+                 demodulate: bool = True, upsample: bool = False):
+        super().__init__()
+        assert not upsample or kernel_size == 3, "the official upsampling convolutions are 3x3"
+        self.in_channel, self.out_channel, self.kernel_size = in_channel, out_channel, kernel_size
+        self.demodulate, self.upsample = demodulate, upsample
+        self.scale = 1 / math.sqrt(in_channel * kernel_size ** 2)
+        self.weight = torch.nn.Parameter(torch.randn(1, out_channel, in_channel, kernel_size, kernel_size))
+        self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
+        if upsample:
+            self.blur = Blur([1, 2, 1], gain=4)
+
+    def forward(self, x: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor,
+                gain: float = 1.0) -> torch.Tensor:
+        """x [B, I, H, W], codes [B, K, D], weights [B, K, H, W] or [B, K, 1, 1] -> output times `gain`."""
+        assert x.shape[1] == self.in_channel and weights.shape[2:] in ((1, 1), x.shape[2:]), \
+            f"input {tuple(x.shape)} / style weights {tuple(weights.shape)}"
+        mod = self.modulation(codes)  # [B, K, I]
+        d = self._derived()
+        if weights.shape[2:] == (1, 1):
+            return self._uniform(x, blend(mod, weights)[:, :, 0, 0], d, gain)
+        return self._per_pixel(x, mod, weights, d, gain)
+
+    def _uniform(self, x: torch.Tensor, style: torch.Tensor, d: dict, gain: float) -> torch.Tensor:
+        """One style per sample [B, I]: per-sample modulation, demodulation per output channel."""
+        b = x.shape[0]
+        demod = None
+        if self.demodulate:
+            demod = torch.rsqrt(style.square() @ d["energy"].t() + 1e-8)  # [B, O]
+        if b == 1:  # everything into the weights: [O, I] factors
+            f = style[0][None, :] * (gain if demod is None else demod[0][:, None] * gain)
+            if self.upsample:
+                return self._up(x, [p * f[:, :, None, None] for p in d["phases"]])
+            return conv2d(x, d["w"] * f[:, :, None, None])
+        x = x * style[:, :, None, None]  # a batch shares the weights; the styles go on the maps
+        out = self._up(x, d["phases"]) if self.upsample else conv2d(x, d["w"])
+        post = torch.full_like(style[:, :1], gain) if demod is None else demod * gain
+        return out.mul_(post[:, :, None, None])
+
+    def _up(self, x: torch.Tensor, phases: list[torch.Tensor]) -> torch.Tensor:
+        """Transposed convolution (stride 2), border samples cropped, blurred (the per-channel factors of a
+        uniform style commute with the blur)."""
+        parts = phase_convs(x, phases)
+        out = fir_phases(parts, self.blur.kernel, padding=CROP)
+        return out if out is not None else upfirdn2d(interleave(parts), self.blur.kernel, padding=CROP)
+
+    def _per_pixel(self, x: torch.Tensor, mod: torch.Tensor, weights: torch.Tensor, d: dict,
+                   gain: float) -> torch.Tensor:
+        style = blend(mod, weights)  # [B, I, h, w]
+        x = x * style
+        demod = None
+        if self.demodulate:
+            # sum_i wsq[o, i] style[i, p]^2 with style = sum_k w_k(p) mod_k: a quadratic form in the K
+            # weights, K^2 products per pixel instead of I (the same value, far cheaper)
+            g = torch.einsum("oi,bki,bli->bokl", d["energy"], mod, mod)
+            ww = weights[:, :, None] * weights[:, None, :]  # [B, K, K, h, w]
+            demod = torch.rsqrt(torch.einsum("bokl,bklhw->bohw", g, ww).clamp_min(0) + 1e-8) * gain
+        if self.upsample:
+            out = interleave(phase_convs(x, d["phases"]))[:, :, 1:-1, 1:-1]
+            if demod is not None:  # demodulation at input pixels, resized to the output
+                out = out * F.interpolate(demod, size=out.shape[2:], mode="bilinear", align_corners=True)
+            elif gain != 1:
+                out = out * gain
+            return self.blur(out)
+        out = conv2d(x, d["w"])
+        r = self.kernel_size // 2
+        if demod is not None:
+            return out.mul_(demod[:, :, r:-r or None, r:-r or None])
+        return out.mul_(gain) if gain != 1 else out
+
+    def _derived(self) -> dict:
+        """The scaled weight [O, I, k, k], its squares summed over the taps [O, I] and (upsampling) its phase
+        kernels, kept while the weight is unchanged (inference)."""
+        w = self.weight
+        if torch.is_grad_enabled() and w.requires_grad:
+            return self._derive(w)
+        key = (w.data_ptr(), w._version, w.dtype, w.device)
+        if getattr(self, "_derived_key", None) != key:
+            self._derived_cache = self._derive(w.detach())
+            self._derived_key = key
+        return self._derived_cache
+
+    def _derive(self, weight: torch.Tensor) -> dict:
+        w = weight[0] * self.scale
+        d = {"w": w, "energy": w.square().sum([2, 3])}
+        if self.upsample:
+            d["phases"] = phase_kernels(w)
+        return d
