@@ -22,7 +22,7 @@ import torch
 from ...ops.cpu_kernels import bias_lrelu_
 from ...ops.upfirdn2d import upfirdn2d
 from ..equalized import EqualLinear
-from .modconv import ModulatedConv2d, make_kernel
+from .modconv import ModulatedConv2d, equal_linear, make_kernel
 
 # Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
 # times channel_multiplier.
@@ -62,6 +62,16 @@ def centre_crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
 class PixelNorm(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(torch.mean(x ** 2, dim=-1, keepdim=True) + 1e-8)
+
+
+class Mapping(torch.nn.Sequential):
+    """Pixel norm, then the equalised linear layers (their scaled weights kept, modconv.equal_linear)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self[0](x)
+        for layer in list(self)[1:]:
+            x = equal_linear(layer, x)
+        return x
 
 
 class Upsample(torch.nn.Module):
@@ -183,7 +193,7 @@ class TextureSynthesizer(torch.nn.Module):
     def __init__(self, arch: Architecture):
         super().__init__()
         d = arch.global_latent_dim
-        self.mapping = torch.nn.Sequential(PixelNorm(), *[EqualLinear(d, d, lr_mul=0.01, activation=True)
+        self.mapping = Mapping(PixelNorm(), *[EqualLinear(d, d, lr_mul=0.01, activation=True)
                                                           for _ in range(arch.n_mlp)])
         self.const_z = ConstantInput(arch.local_latent_dim)
         self.convs, self.to_rgbs = torch.nn.ModuleList(), torch.nn.ModuleList()

@@ -7,8 +7,9 @@ style at each input pixel (cropped after a plain convolution, bilinearly resized
 A constant style gives exactly the official per-sample modulation.
 
 Speed (float32 CPU inference; same values up to float rounding):
-- a constant style of one sample goes into the weights (modulation, demodulation and an output gain that
-  the caller folds in), so the feature maps are read once, by the convolution;
+- a constant style of one sample goes into the weights of a plain convolution (modulation, demodulation
+  and an output gain that the caller folds in), so the feature maps are read once, by the convolution;
+  few passes over small tensors, as each is a parallel region where a busy core makes every thread wait;
 - the 7x7 convolutions run in channels-last layout (conv2d below);
 - the upsampling convolution (transposed, stride 2, crop [1:-1], unpadded [1, 2, 1] blur) runs as four
   phase convolutions whose outputs the fused FIR kernel reads directly (ops/conv2d_resample, cpu_kernels);
@@ -27,7 +28,7 @@ from ...ops import cpu_conv
 from ...ops.conv2d_resample import interleave, phase_convs, phase_kernels
 from ...ops.cpu_kernels import fir_phases
 from ...ops.upfirdn2d import upfirdn2d
-from ..equalized import EqualLinear
+from ..equalized import LRELU_GAIN, EqualLinear
 
 CROP = [-1, -1, -1, -1]  # upfirdn2d padding: the transposed convolution's border samples cropped
 
@@ -80,6 +81,20 @@ def conv2d(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, w)
 
 
+def equal_linear(layer: EqualLinear, x: torch.Tensor) -> torch.Tensor:
+    """layer(x) with its scaled weight and bias kept while they are unchanged (inference): two passes over
+    the weight fewer per call."""
+    w, b = layer.weight, layer.bias
+    if torch.is_grad_enabled() and (w.requires_grad or b.requires_grad):
+        return layer(x)
+    key = (w.data_ptr(), w._version, b.data_ptr(), b._version, w.dtype, w.device)
+    cache = getattr(layer, "_scaled", None)
+    if cache is None or cache[0] != key:
+        cache = layer._scaled = (key, w.detach() * layer.weight_gain, b.detach() * layer.lr_mul)
+    x = F.linear(x, cache[1], cache[2])
+    return F.leaky_relu(x, 0.2) * LRELU_GAIN if layer.activation else x
+
+
 class ModulatedConv2d(torch.nn.Module):
     """Style-modulated, optionally demodulated, unpadded convolution (optionally 2x upsampling)."""
 
@@ -100,7 +115,7 @@ class ModulatedConv2d(torch.nn.Module):
         """x [B, I, H, W], codes [B, K, D], weights [B, K, H, W] or [B, K, 1, 1] -> output times `gain`."""
         assert x.shape[1] == self.in_channel and weights.shape[2:] in ((1, 1), x.shape[2:]), \
             f"input {tuple(x.shape)} / style weights {tuple(weights.shape)}"
-        mod = self.modulation(codes)  # [B, K, I]
+        mod = equal_linear(self.modulation, codes)  # [B, K, I]
         d = self._derived()
         if weights.shape[2:] == (1, 1):
             return self._uniform(x, blend(mod, weights)[:, :, 0, 0], d, gain)
@@ -112,12 +127,12 @@ class ModulatedConv2d(torch.nn.Module):
         demod = None
         if self.demodulate:
             demod = torch.rsqrt(style.square() @ d["energy"].t() + 1e-8)  # [B, O]
-        if b == 1:  # everything into the weights: [O, I] factors
-            f = style[0][None, :] * (gain if demod is None else demod[0][:, None] * gain)
-            if self.upsample:
-                return self._up(x, [p * f[:, :, None, None] for p in d["phases"]])
+        if b == 1 and not self.upsample:  # everything into the weights: [O, I] factors
+            f = torch.outer(demod[0] * gain, style[0]) if demod is not None else (style[0] * gain)[None]
             return conv2d(x, d["w"] * f[:, :, None, None])
-        x = x * style[:, :, None, None]  # a batch shares the weights; the styles go on the maps
+        # styles on the input maps, demodulation on the output (a batch shares the weights; for one sample's
+        # up-convolution two passes instead of one per phase kernel)
+        x = x * style[:, :, None, None]
         out = self._up(x, d["phases"]) if self.upsample else conv2d(x, d["w"])
         post = torch.full_like(style[:, :1], gain) if demod is None else demod * gain
         return out.mul_(post[:, :, None, None])
@@ -168,6 +183,8 @@ class ModulatedConv2d(torch.nn.Module):
     def _derive(self, weight: torch.Tensor) -> dict:
         w = weight[0] * self.scale
         d = {"w": w, "energy": w.square().sum([2, 3])}
+        if self.kernel_size > 3:  # channels-last for conv2d, so modulated copies are born in that layout
+            d["w"] = w.contiguous(memory_format=torch.channels_last)
         if self.upsample:
             d["phases"] = phase_kernels(w)
         return d
