@@ -7,8 +7,10 @@
   Below 32x32 its tile transforms cost more than they save (one thread, 512 channels: 16x16 7.1 vs 6.2 ms,
   8x8 6.1 vs 2.6 ms, 4x4 4.3 vs 1.1 ms for the direct convolution). Its thread pool takes torch's thread
   count at its first use. ``INFINISCAPE_NO_NNPACK=1`` turns it off.
-- 1x1 kernels: oneDNN called directly. F.conv2d sends them to its im2col-free GEMM fallback, half as fast
-  here (512 -> 256 channels at 64x64: 9.9 vs 5.1 ms), with the same sums.
+- 1x1 kernels with at least 32 outputs: oneDNN called directly. F.conv2d sends them to its im2col-free GEMM
+  fallback, half as fast here (512 -> 256 channels at 64x64: 11.2 vs 6.2 ms). A few outputs (toRGB) stay
+  there: oneDNN's reorder of the input costs more than the product (128 -> 3 channels at 256x256: 4.3 vs
+  23.6 ms).
 Float32 CPU inference with one group only; anything else, or an engine's refusal, runs F.conv2d.
 """
 
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 MIN_PIXELS = 32 * 32  # smaller maps run oneDNN's direct convolution (faster there)
+MIN_ONEDNN_OUTPUTS = 32  # 1x1 kernels with fewer outputs stay with F.conv2d's GEMM
 
 
 @functools.cache
@@ -50,7 +53,7 @@ def conv2d(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, int] = 0,
         try:
             if kernel == (3, 3) and x.shape[-2] * x.shape[-1] >= MIN_PIXELS and nnpack_available():
                 return torch._nnpack_spatial_convolution(x, w, None, list(pad), [1, 1])
-            if kernel == (1, 1) and pad == (0, 0) and onednn_available():
+            if kernel == (1, 1) and pad == (0, 0) and w.shape[0] >= MIN_ONEDNN_OUTPUTS and onednn_available():
                 return torch.mkldnn_convolution(x.contiguous(), w.contiguous(), None, [0, 0], [1, 1], [1, 1],
                                                 1)
         except RuntimeError:  # an engine refusing a shape: the direct convolution takes it
