@@ -22,7 +22,7 @@ import torch
 from ...ops.cpu_kernels import bias_lrelu_
 from ...ops.upfirdn2d import upfirdn2d
 from ..equalized import EqualLinear
-from .modconv import ModulatedConv2d, equal_linear, make_kernel
+from .modconv import ModulatedConv2d, channels_last, equal_linear, make_kernel
 
 # Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
 # times channel_multiplier.
@@ -113,13 +113,25 @@ class StyledConv(torch.nn.Module):
 
     def forward(self, x, codes, weights, noise=None):
         x = self.conv(x, codes, weights, gain=SQRT2)
+        bias = self.activate.bias * SQRT2
         if self.noise is None or noise is None:
             noise = None
         else:
             assert noise.shape[2:] == x.shape[2:], f"noise {tuple(noise.shape)} for features {tuple(x.shape)}"
             noise = noise * (self.noise.weight * SQRT2)
-            x, noise = (x.contiguous(), noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
-        return bias_lrelu_(x, self.activate.bias * SQRT2, noise, gain=1.0)
+            if channels_last(x):
+                x, noise = (x, noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
+            else:
+                x, noise = (x.contiguous(), noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
+        if channels_last(x):
+            # the fused pass on the [pixels, channels] view of the storage: a pixel's noise is its row's
+            # bias and the channel biases the "noise" shared by the rows ((x + bias) + noise, same values)
+            n, c, h, w = x.shape
+            pixels = noise.reshape(h * w) if noise is not None else x.new_zeros(n * h * w)
+            rows = x.permute(0, 2, 3, 1).reshape(1, n * h * w, c, 1)
+            out = bias_lrelu_(rows, pixels, bias[:, None], gain=1.0)
+            return out.reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return bias_lrelu_(x, bias, noise, gain=1.0)
 
 
 class ToRGB(torch.nn.Module):
@@ -130,7 +142,7 @@ class ToRGB(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x, codes, weights, skip=None):
-        out = self.conv(x, codes, weights) + self.bias
+        out = self.conv(x, codes, weights).contiguous() + self.bias
         if skip is not None:
             out = out + centre_crop(self.upsample(skip), *out.shape[2:])
         return out
@@ -207,6 +219,8 @@ class TextureSynthesizer(torch.nn.Module):
 
     def forward(self, structure, ws, conv_weights, rgb_weights, noises) -> torch.Tensor:
         h, skip = structure, None
+        if structure.device.type == "cpu" and all(w.shape[2:] == (1, 1) for w in conv_weights + rgb_weights):
+            h = structure.contiguous(memory_format=torch.channels_last)  # modconv.py: oneDNN's own layout
         for i, conv in enumerate(self.convs):
             h = conv(h, ws, conv_weights[i], noises[i])
             if i % 2 == 1:  # each plain conv feeds a ToRGB
