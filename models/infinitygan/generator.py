@@ -174,6 +174,8 @@ class StructureSynthesizer(torch.nn.Module):
 
     def forward(self, z_local, coords, codes, weights: list[torch.Tensor]) -> torch.Tensor:
         h = z_local
+        if z_local.device.type == "cpu" and all(w.shape[2:] == (1, 1) for w in weights):  # modconv.py
+            h, coords = (t.contiguous(memory_format=torch.channels_last) for t in (z_local, coords))
         for i, block in enumerate(self.implicit_model.conv_stack):
             if self.arch.ss_coord_all_layers or i == 0:
                 h = torch.cat([h, centre_crop(coords, *h.shape[2:])], 1)

@@ -57,14 +57,18 @@ def conv_cl(x: torch.Tensor, w: torch.Tensor, padding=(0, 0), groups: int = 1) -
     return F.conv2d(x, w, padding=padding, groups=groups)
 
 
-def interleave_cropped(parts: list[torch.Tensor]) -> torch.Tensor:
-    """interleave(parts)[:, :, 1:-1, 1:-1] written channels-last (contiguous runs of C values)."""
-    n, c = parts[0].shape[:2]
-    h, w = parts[0].shape[2] + parts[2].shape[2] - 2, parts[0].shape[3] + parts[1].shape[3] - 2
-    y = torch.empty(n, c, h, w, dtype=parts[0].dtype, device=parts[0].device, memory_format=CL)
-    for (a, b), part in zip(PHASES, parts, strict=True):
+def phase_convs_cropped(x: torch.Tensor, phases: list[torch.Tensor]) -> torch.Tensor:
+    """interleave(phase_convs(x, phases))[:, :, 1:-1, 1:-1] for a channels-last x, written channels-last
+    (contiguous runs of C values), each phase dropped once written (a smaller peak: fewer fresh pages)."""
+    n, _, hx, wx = x.shape
+    h = 2 * hx + phases[0].shape[2] + phases[2].shape[2] - 4  # phases (0, *) and (1, *) less the crop
+    w = 2 * wx + phases[0].shape[3] + phases[1].shape[3] - 4
+    y = torch.empty(n, phases[0].shape[0], h, w, dtype=x.dtype, device=x.device, memory_format=CL)
+    for (a, b), p in zip(PHASES, phases, strict=True):
+        part = conv_cl(x, p, (p.shape[2] - 1, p.shape[3] - 1))
         r, s = 1 - a, 1 - b  # cropped row r + 2m is row m + r of this phase
         y[:, :, r::2, s::2] = part[:, :, r:r + (h - r + 1) // 2, s:s + (w - s + 1) // 2]
+        del part
     return y
 
 
@@ -180,14 +184,14 @@ class ModulatedConv2d(torch.nn.Module):
         b = x.shape[0]
         post = torch.full_like(style[:, :1], gain) if demod is None else demod * gain  # [B, O] or [B, 1]
         if not self.upsample:
-            if b == 1:
+            k = self.kernel_size - 1
+            out_numel = self.out_channel * (x.shape[2] - k) * (x.shape[3] - k)
+            if b == 1 and out_numel + x[0].numel() > d["w"].numel():  # the weight is the smaller to scale
                 f = torch.outer(post[0].expand(self.out_channel), style[0])
                 return conv_cl(x, self._cl(d, "w") * f[:, :, None, None])
             out = conv_cl(x * style[:, :, None, None], self._cl(d, "w"))
             return out.mul_(post[:, :, None, None])
-        x = x * style[:, :, None, None]
-        parts = [conv_cl(x, p, (p.shape[2] - 1, p.shape[3] - 1)) for p in self._cl(d, "phases")]
-        y = interleave_cropped(parts)
+        y = phase_convs_cropped(x * style[:, :, None, None], self._cl(d, "phases"))
         k = self.blur.kernel.to(y.dtype)  # symmetric: its correlation is its convolution
         if b == 1:  # the demodulation in the blur's per-channel taps
             return conv_cl(y, k * post[0][:, None, None, None], groups=self.out_channel)
