@@ -39,3 +39,25 @@ def official_import_shims(checkout: str) -> None:
 
 def frozen(module: torch.nn.Module) -> torch.nn.Module:
     return module.eval().requires_grad_(False)
+
+
+def same_weights(official_cls, ours_cls, init: dict, name: str,
+                 setup: Callable[[torch.nn.Module], object] = lambda ref: None) -> tuple:
+    """The official generator built from `init` with torch seed 0 (then `setup`), and ours with its tensors
+    copied."""
+    from infiniscape.models.pickles.loader import copy_tensors
+
+    torch.manual_seed(0)
+    ref = frozen(official_cls(**init))
+    setup(ref)
+    ours = frozen(ours_cls(**init))
+    copy_tensors(ours, ref.state_dict(), name)
+    return ref, ours
+
+
+def image_pair(official_cls, ours_cls, init: dict, name: str, resolution: int) -> Pair:
+    """A generator called as G(z, c, noise_mode='const'), official and ours on the same weights and z."""
+    ref, ours = same_weights(official_cls, ours_cls, init, name)
+    z = torch.randn(1, 512)
+    return Pair(ref=lambda: ref(z, None, noise_mode="const"), ours=lambda: ours(z, None, noise_mode="const"),
+                params=sum(p.numel() for p in ours.parameters()), what=f"{resolution} px image")

@@ -10,9 +10,8 @@ import torch
 import yaml
 
 from infiniscape.models.alis import generator as alis
-from infiniscape.models.pickles.loader import copy_tensors
 
-from . import Pair, frozen, official_import_shims
+from . import Pair, official_import_shims, same_weights
 
 CHECKOUT = "alis"
 NETS = ("alis",)
@@ -33,11 +32,9 @@ def build(name: str, checkout: str, resolution: int) -> Pair:
     synthesis = dict(channel_base=16384, channel_max=512, num_fp16_res=4, conv_clamp=256)
     init = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,
                 mapping_kwargs=dict(num_layers=2), synthesis_kwargs=synthesis, synthesis_cfg=cfg)
-    torch.manual_seed(0)
-    ref = frozen(official.Generator(**init))
-    ref.progressive_growing_update(100000)  # as the notebook: max_shift_strength 1
-    ours = frozen(alis.Generator(**init))
-    copy_tensors(ours, ref.state_dict(), name)
+    # as the notebook: max_shift_strength 1 (a buffer, so before the copy)
+    ref, ours = same_weights(official.Generator, alis.Generator, init, name,
+                             setup=lambda ref: ref.progressive_growing_update(100000))
     z = torch.randn(1, 512)
     return Pair(ref=lambda: frame(ref, z, force_fp32=True), ours=lambda: frame(ours, z),
                 params=sum(p.numel() for p in ours.parameters()), what=f"{resolution} px frame")

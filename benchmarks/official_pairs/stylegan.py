@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import importlib
 
-import torch
-
-from infiniscape.models.pickles.loader import copy_tensors
 from infiniscape.models.stylegan import stylegan2, stylegan3
 
-from . import Pair, frozen, official_import_shims
+from . import Pair, image_pair, official_import_shims
 
 CHECKOUT = "stylegan3"
 NETS = {  # official training configs at full width (channel_base 32768, max 512)
@@ -27,10 +24,4 @@ def build(name: str, checkout: str, resolution: int) -> Pair:
     module, ours_module, kwargs = NETS[name]
     official = importlib.import_module(f"training.{module}")
     init = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3, **kwargs)
-    torch.manual_seed(0)
-    ref = frozen(official.Generator(**init))
-    ours = frozen(ours_module.Generator(**init))
-    copy_tensors(ours, ref.state_dict(), name)
-    z = torch.randn(1, 512)
-    return Pair(ref=lambda: ref(z, None, noise_mode="const"), ours=lambda: ours(z, None, noise_mode="const"),
-                params=sum(p.numel() for p in ours.parameters()), what=f"{resolution} px image")
+    return image_pair(official.Generator, ours_module.Generator, init, name, resolution)
