@@ -1,6 +1,6 @@
 """Stride-1 convolutions on the CPU through the fastest engine in the torch build for their shape.
 
-- 3x3 kernels on maps of at least 32x32 pixels: NNPACK's Winograd / FFT transforms. The generators' 3x3
+- 3x3 kernels on maps of at least 32x32 px per thread: NNPACK's Winograd / FFT transforms. The generators' 3x3
   convolutions dominate their CPU time; NNPACK computes them with about 2.5x fewer multiplications than
   oneDNN's direct convolution and is 2-3x faster on this project's 2-core test machine, at a rounding error
   a few times larger (about 2e-5 relative per layer, well inside the 1e-4 the official-output tests allow).
