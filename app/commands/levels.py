@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from infiniscape.renderer.export import check_writable
     from infiniscape.train.levels import fit_level_heads
 
+    if not args.lr > 0:  # refused before the model loads
+        raise UserError(f"--lr must be positive, got {args.lr}")
     model = load_model(args.model)
     if not isinstance(model, NativeModel):
         raise UserError(f"{args.model} is a {model.family} model: only native models have level heads "
@@ -44,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
         if step % 50 == 0 or step == args.steps - 1:
             print(f"step {step:5d}  consistency {loss:.4f}", file=sys.stderr)
 
-    if not args.lr > 0:
-        raise UserError(f"--lr must be positive, got {args.lr}")
     losses = fit_level_heads(model, args.steps, args.batch, args.resolution, lr=args.lr, seed=args.seed,
                              progress=progress)
     extra = {**model.trained, "levels_fitted": {"steps": args.steps, "lr": args.lr,
