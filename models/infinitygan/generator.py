@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from ...ops.cpu_kernels import bias_lrelu_
-from ...ops.upfirdn2d import upfirdn2d
+from ...ops.upfirdn2d import setup_filter, upfirdn2d
 from ..equalized import EqualLinear
-from .modconv import ModulatedConv2d, channels_last, equal_linear, make_kernel
+from .modconv import ModulatedConv2d, channels_last, equal_linear
 
 # Official texture synthesizer widths per resolution pair: 512 for the first three, then 256, 128, ...
 # times channel_multiplier.
@@ -79,7 +79,7 @@ class Upsample(torch.nn.Module):
 
     def __init__(self, taps: list[float]):
         super().__init__()
-        self.register_buffer("kernel", make_kernel(taps) * 4)
+        self.register_buffer("kernel", setup_filter(taps) * 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # zero insertion + this padding = conv_transpose(stride 2) cropped by [1:-1]: 2H - 1 samples
@@ -119,10 +119,8 @@ class StyledConv(torch.nn.Module):
         else:
             assert noise.shape[2:] == x.shape[2:], f"noise {tuple(noise.shape)} for features {tuple(x.shape)}"
             noise = noise * (self.noise.weight * SQRT2)
-            if channels_last(x):
-                x, noise = (x, noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
-            else:
-                x, noise = (x.contiguous(), noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
+            x = x if channels_last(x) else x.contiguous()  # the fused pass's layouts
+            x, noise = (x, noise[0, 0]) if x.shape[0] == 1 else (x.add_(noise), None)
         if channels_last(x):
             # the fused pass on the [pixels, channels] view of the storage: a pixel's noise is its row's
             # bias and the channel biases the "noise" shared by the rows ((x + bias) + noise, same values)

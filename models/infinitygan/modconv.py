@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from ...ops import cpu_conv
 from ...ops.conv2d_resample import PHASES, interleave, phase_convs, phase_kernels
 from ...ops.cpu_kernels import fir_phases
-from ...ops.upfirdn2d import upfirdn2d
+from ...ops.upfirdn2d import setup_filter, upfirdn2d
 from ..equalized import LRELU_GAIN, EqualLinear
 
 CROP = [-1, -1, -1, -1]  # upfirdn2d padding: the transposed convolution's border samples cropped
@@ -49,11 +49,9 @@ def conv_cl(x: torch.Tensor, w: torch.Tensor, padding=(0, 0), groups: int = 1) -
     direct convolution called directly (F.conv2d sends 1x1 kernels to a GEMM fallback twice as slow)."""
     w = w.contiguous(memory_format=CL)
     grad = torch.is_grad_enabled() and (x.requires_grad or w.requires_grad)
-    if not grad and x.dtype == w.dtype == torch.float32 and cpu_conv.onednn_available():
-        try:
-            return torch.mkldnn_convolution(x, w, None, list(padding), [1, 1], [1, 1], groups)
-        except RuntimeError:  # an engine refusing a shape: the direct convolution takes it
-            pass
+    fp32 = x.dtype == w.dtype == torch.float32
+    if not grad and fp32 and (y := cpu_conv.onednn(x, w, padding, groups)) is not None:
+        return y
     return F.conv2d(x, w, padding=padding, groups=groups)
 
 
@@ -72,18 +70,12 @@ def phase_convs_cropped(x: torch.Tensor, phases: list[torch.Tensor]) -> torch.Te
     return y
 
 
-def make_kernel(taps: list[float]) -> torch.Tensor:
-    k = torch.tensor(taps, dtype=torch.float32)
-    k = k[None, :] * k[:, None]
-    return k / k.sum()
-
-
 class Blur(torch.nn.Module):
     """Unpadded FIR blur after an upsampling convolution (kernel stored like the official buffer)."""
 
     def __init__(self, taps: list[float], gain: float):
         super().__init__()
-        self.register_buffer("kernel", make_kernel(taps) * gain)
+        self.register_buffer("kernel", setup_filter(taps) * gain)  # [k, k], sums to gain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upfirdn2d(x, self.kernel)
