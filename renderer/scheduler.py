@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -82,6 +82,7 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
 
 
 PREVIEW_GAIN = 8  # a preview pays when the view needs this many times as many tiles of its own
+COUNTS_KEPT = 1 << 16  # tiles whose render counts are kept (render_counts), most recent first
 
 
 def preview_tiles(x0: float, y0: float, x1: float, y1: float, tile_size: int, level: int) -> list[Tile]:
@@ -166,7 +167,7 @@ class TileScheduler:
         self._inflight: dict[Tile, int] = {}  # tile -> generation being rendered
         self._failed: dict[Tile, int] = {}  # not retried at this generation: a world error repeats
         self._ready: deque[Tile] = deque()  # appended by the worker, popped by poll (thread-safe)
-        self._counts: Counter[Tile] = Counter()
+        self._counts: OrderedDict[Tile, int] = OrderedDict()  # most recently rendered last
         self._latency: deque[float] = deque(maxlen=window)
         self._batches: deque[tuple[int, float]] = deque(maxlen=32)  # (tiles, seconds)
         self.rendered = self.cancelled = self.stale = self.errors = 0
@@ -271,7 +272,8 @@ class TileScheduler:
             return sorted(self._wanted, key=self._wanted.__getitem__)
 
     def render_counts(self) -> dict[Tile, int]:
-        """How many times each tile was rendered (including renders discarded as stale)."""
+        """How many times each tile was rendered (including renders discarded as stale), for the
+        COUNTS_KEPT most recently rendered tiles."""
         with self._cv:
             return dict(self._counts)
 
@@ -367,7 +369,9 @@ class TileScheduler:
                         self._failed[t] = r.gen
                         continue
                     ok += 1
-                    self._counts[t] += 1
+                    self._counts[t] = self._counts.pop(t, 0) + 1
+                    if len(self._counts) > COUNTS_KEPT:  # a long session renders without end
+                        self._counts.popitem(last=False)
                     self.rendered += 1
                     if r.gen != self._gen.get(t, 0):
                         self.stale += 1  # rendered from the scene before an edit: never shown

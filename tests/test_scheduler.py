@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from infiniscape.models.contract import Tile
+from infiniscape.renderer import scheduler
 from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.scheduler import TileScheduler, plan_view
 from infiniscape.renderer.world import World, to_uint8
@@ -213,6 +214,20 @@ def test_the_cache_byte_budget_holds_under_many_tiles(gated, ts):
     assert st["rendered"] == 16
     assert st["bytes"] <= st["budget"] == 5 * tile_bytes and st["count"] == 5
     assert st["evictions"] == 11
+
+
+def test_render_counts_keep_only_the_most_recently_rendered_tiles(gated, ts, monkeypatch):
+    monkeypatch.setattr(scheduler, "COUNTS_KEPT", 10)
+    with TileScheduler(gated, batch=4, prefetch=1) as s:
+        s.set_view(0, 0, 2 * ts, ts)
+        idle(s)
+        first = s.wanted()
+        s.set_view(20 * ts, 0, 21 * ts, ts)  # as many again, far away
+        idle(s)
+        counts, second = s.render_counts(), s.wanted()
+    assert s.stats()["rendered"] == len(first) + len(second) > 10
+    assert len(second) < 10 and set(second) < set(counts) and len(counts) == 10  # the newest 10 renders
+    assert len(set(counts) & set(first)) == 10 - len(second) and set(counts.values()) == {1}
 
 
 def test_a_world_error_is_reported_and_the_worker_keeps_serving(gated, ts):
