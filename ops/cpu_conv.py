@@ -9,9 +9,9 @@
   1.1 ms for the direct convolution; two threads: 32x32 13.6 vs 10.5 ms, 48x48 18.5 vs 23.7 ms). Its thread
   pool takes torch's thread count at its first use. ``INFINISCAPE_NO_NNPACK=1`` turns it off.
 - 1x1 kernels with at least 32 outputs: oneDNN called directly. F.conv2d sends them to its im2col-free GEMM
-  fallback, half as fast here (512 -> 256 channels at 64x64: 11.2 vs 6.2 ms). A few outputs (toRGB) stay
-  there: oneDNN's reorder of the input costs more than the product (128 -> 3 channels at 256x256: 4.3 vs
-  23.6 ms).
+  fallback, half as fast here (512 -> 256 channels at 64x64: 11.2 vs 6.2 ms). A few outputs (toRGB): one
+  matrix product; oneDNN's reorder of the input costs more than the product (128 -> 3 channels at 256x256:
+  4.3 vs 23.6 ms), and F.conv2d picks oneDNN for them with two threads.
 Float32 CPU inference with one group only; anything else, or an engine's refusal, runs F.conv2d.
 """
 
@@ -22,6 +22,8 @@ import os
 
 import torch
 import torch.nn.functional as F
+
+from . import cpu_kernels
 
 MIN_PIXELS_PER_THREAD = 32 * 32  # smaller maps run oneDNN's direct convolution (faster there)
 MIN_ONEDNN_OUTPUTS = 32  # 1x1 kernels with fewer outputs stay with F.conv2d's GEMM
@@ -54,10 +56,15 @@ def conv2d(x: torch.Tensor, w: torch.Tensor, padding: int | tuple[int, int] = 0,
         try:
             large = x.shape[-2] * x.shape[-1] >= MIN_PIXELS_PER_THREAD * torch.get_num_threads()
             if kernel == (3, 3) and large and nnpack_available():
+                if (y := cpu_kernels.nnpack_conv3x3(x, w, pad)) is not None:
+                    return y
                 return torch._nnpack_spatial_convolution(x, w, None, list(pad), [1, 1])
             if kernel == (1, 1) and pad == (0, 0) and w.shape[0] >= MIN_ONEDNN_OUTPUTS:
                 if (y := onednn(x.contiguous(), w.contiguous())) is not None:
                     return y
+            if kernel == (1, 1) and pad == (0, 0):  # a few outputs (toRGB): one matrix product
+                n, i, h, wd = x.shape
+                return torch.matmul(w.reshape(w.shape[0], i), x.reshape(n, i, h * wd)).view(n, -1, h, wd)
         except RuntimeError:  # an engine refusing a shape: the direct convolution takes it
             pass
     return F.conv2d(x, w, padding=pad, groups=groups)

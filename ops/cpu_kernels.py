@@ -4,7 +4,8 @@ Each op takes its reference's arguments and gives its values (up to float roundi
 - `filtered_lrelu`: ops/filtered_lrelu.py, for a 1D upsampling filter and `down` dividing `up` (every
   StyleGAN3 layer), one pass over each plane instead of a depthwise FIR on 4x-upsampled maps;
 - `bias_lrelu_`: StyleGAN2's layer epilogue (noise, bias, leaky ReLU, gain, clamp) in one pass;
-- `fir_phases`: the low-pass after StyleGAN2's 2x up-convolution, read from its four phase convolutions.
+- `fir_phases`: the low-pass after StyleGAN2's 2x up-convolution, read from its four phase convolutions;
+- `nnpack_conv3x3`: NNPACK's 3x3 convolution into a reused output buffer (ops/buffers.py).
 The pure-torch reference runs where a kernel does not apply (a gradient is wanted, another device or
 dtype) or cannot be built (no compiler): the app works without a compiler; kernels only make it faster.
 The build is cached per user (``$INFINISCAPE_CACHE`` or ``~/.cache/infiniscape``);
@@ -22,12 +23,13 @@ from pathlib import Path
 
 import torch
 
+from . import buffers
 from . import filtered_lrelu as reference
 from .bias_act import bias_act
 from .upfirdn2d import parse_padding
 
 CSRC = Path(__file__).parent / "csrc"
-SOURCES = [CSRC / "filtered_lrelu.cpp", CSRC / "stylegan2_ops.cpp"]
+SOURCES = [CSRC / "filtered_lrelu.cpp", CSRC / "stylegan2_ops.cpp", CSRC / "nnpack_conv.cpp"]
 HEADERS = [CSRC / "kernels.h", CSRC / "fir_rows.h"]
 CFLAGS = ["-O3", "-march=native", "-fopenmp"]  # OpenMP: at::parallel_for spreads the channels over cores
 log = logging.getLogger(__name__)
@@ -173,4 +175,17 @@ def fir_phases(phases: list[torch.Tensor], f: torch.Tensor, padding=0,
     if (mod := kernel()) is None:
         return None
     x0, x1, y0, y1 = parse_padding(padding)
-    return mod.fir_phases(phases, v.float(), x0, x1, y0, y1, float(gain))
+    n, c = phases[0].shape[:2]
+    h, w = phases[0].shape[2] + phases[2].shape[2], phases[0].shape[3] + phases[1].shape[3]
+    out = buffers.empty((n, c, h + y0 + y1 - len(v) + 1, w + x0 + x1 - len(v) + 1))
+    return mod.fir_phases(phases, v.float(), x0, x1, y0, y1, float(gain), out)
+
+
+def nnpack_conv3x3(x: torch.Tensor, w: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor | None:
+    """conv2d(x, w, padding=padding) for one float32 image and a 3x3 kernel by NNPACK, into a reused
+    buffer (ops/buffers.py); None where the kernel or NNPACK is unavailable or refuses."""
+    if (mod := kernel()) is None or x.shape[0] != 1:
+        return None
+    ph, pw = padding
+    out = buffers.empty((1, w.shape[0], x.shape[2] + 2 * ph - 2, x.shape[3] + 2 * pw - 2))
+    return out if mod.nnpack_conv3x3_out(x.contiguous(), w.contiguous(), out, ph, pw) else None

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...ops import cpu_conv
+from ...ops import buffers, cpu_conv
 from ...ops.bias_act import ACTIVATIONS, bias_act
 from ...ops.conv2d_resample import conv2d_up2, phase_kernels, upsample_conv2d
 from ...ops.cpu_kernels import bias_lrelu_
@@ -23,7 +23,11 @@ SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": ACTIVATIONS["lrelu"].def_alpha}  
 
 def modulate(kernel: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """[O, I, kh, kw] times per-sample factors [N, O or 1, I] -> grouped-conv weights [N * O, I, kh, kw]."""
-    w = kernel.unsqueeze(0) * scale.unsqueeze(3).unsqueeze(4)
+    a, b = kernel.unsqueeze(0), scale.unsqueeze(3).unsqueeze(4)
+    if kernel.device.type == "cpu" and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)):
+        w = torch.mul(a, b, out=buffers.empty((scale.shape[0], *kernel.shape), torch.result_type(a, b)))
+    else:
+        w = a * b
     return w.reshape(scale.shape[0] * kernel.shape[0], *kernel.shape[1:])
 
 

@@ -254,4 +254,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("filtered_lrelu", &filtered_lrelu, "fused filtered leaky ReLU (CPU, float32, inference)");
   m.def("bias_noise_lrelu_", &bias_noise_lrelu_, "(x + noise) + bias -> leaky ReLU, gain, clamp, in place");
   m.def("fir_phases", &fir_phases, "FIR low-pass of an image given as its four 2x2 polyphase components");
+  m.def("nnpack_conv3x3_out", &nnpack_conv3x3_out, "NNPACK's 3x3 convolution of one image into a given output");
 }

@@ -3,6 +3,7 @@
 
 #include <torch/extension.h>
 
+#include <optional>
 #include <vector>
 
 // ops/filtered_lrelu.py's filtered_lrelu for a 1D `fu` and `down` dividing `up` (filtered_lrelu.cpp).
@@ -16,8 +17,13 @@ torch::Tensor bias_noise_lrelu_(torch::Tensor x, torch::Tensor noise, torch::Ten
 
 // upfirdn2d(y, outer(f, f), padding, gain) where y [N, C, Hy, Wy] is given by its polyphase components
 // phases[2a + b] = y[:, :, a::2, b::2] (stylegan2_ops.cpp).
+// Written into `out` when it is defined (a reused buffer of the output's shape), else into a new tensor.
 torch::Tensor fir_phases(std::vector<torch::Tensor> phases, torch::Tensor f, int64_t px0, int64_t px1,
-                         int64_t py0, int64_t py1, double gain);
+                         int64_t py0, int64_t py1, double gain, std::optional<torch::Tensor> out);
+
+// conv2d(x, w, padding=(pad_h, pad_w)) for x [1, I, H, W] and w [O, I, 3, 3] by NNPACK, into `out`
+// (nnpack_conv.cpp); false where NNPACK refuses (the caller falls back).
+bool nnpack_conv3x3_out(torch::Tensor x, torch::Tensor w, torch::Tensor out, int64_t pad_h, int64_t pad_w);
 
 // The taps of a true convolution with `f` (reversed, as correlation taps; as given with `flip`), times `scale`.
 inline std::vector<float> conv_taps(const torch::Tensor& f, bool flip, float scale) {

@@ -88,7 +88,7 @@ struct PolyphaseAxis {
 }  // namespace
 
 torch::Tensor fir_phases(std::vector<torch::Tensor> phases, torch::Tensor f, int64_t px0, int64_t px1,
-                         int64_t py0, int64_t py1, double gain) {
+                         int64_t py0, int64_t py1, double gain, std::optional<torch::Tensor> out) {
   TORCH_CHECK(phases.size() == 4, "expected the four phases (0,0), (0,1), (1,0), (1,1)");
   for (auto& p : phases) {
     TORCH_CHECK(p.dim() == 4 && p.scalar_type() == torch::kFloat32 && p.device().is_cpu(),
@@ -110,7 +110,10 @@ torch::Tensor fir_phases(std::vector<torch::Tensor> phases, torch::Tensor f, int
   const std::vector<float> g = conv_taps(f, false, static_cast<float>(std::sqrt(gain)));  // gain per pass
   const PolyphaseAxis ax(taps, px0, Wz, w);
 
-  auto z = torch::empty({N, C, Hz, Wz}, phases[0].options());
+  if (out.has_value())
+    TORCH_CHECK(out->is_contiguous() && out->scalar_type() == torch::kFloat32 &&
+                    out->sizes() == torch::IntArrayRef({N, C, Hz, Wz}), "out must be a contiguous [N, C, Hz, Wz]");
+  auto z = out.has_value() ? *out : torch::empty({N, C, Hz, Wz}, phases[0].options());
   float* zd = z.data_ptr<float>();
   const float* pd[4];
   for (int i = 0; i < 4; ++i) pd[i] = phases[i].data_ptr<float>();
