@@ -6,8 +6,9 @@
   larger (about 2e-5 relative per layer, well inside the 1e-4 the official-output tests allow). On smaller
   maps its tile transforms cost more than they save, and it spreads over threads less well: it takes maps of
   at least 32x32 px per thread (512 channels, one thread: 16x16 7.1 vs 6.2 ms, 8x8 6.1 vs 2.6 ms, 4x4 4.3 vs
-  1.1 ms for the direct convolution; two threads: 32x32 13.6 vs 10.5 ms, 48x48 18.5 vs 23.7 ms). Its thread
-  pool takes torch's thread count at its first use. ``INFINISCAPE_NO_NNPACK=1`` turns it off.
+  1.1 ms for the direct convolution; two threads: 32x32 13.6 vs 10.5 ms, 48x48 18.5 vs 23.7 ms). It is
+  called directly (ops/cpu_kernels.nnpack_conv3x3: reused outputs, torch's current thread count), through
+  torch where the compiled kernels are missing. ``INFINISCAPE_NO_NNPACK=1`` turns it off.
 - 1x1 kernels with at least 32 outputs: oneDNN called directly. F.conv2d sends them to its im2col-free GEMM
   fallback, half as fast here (512 -> 256 channels at 64x64: 11.2 vs 6.2 ms). A few outputs (toRGB): one
   matrix product; oneDNN's reorder of the input costs more than the product (128 -> 3 channels at 256x256:
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from . import cpu_kernels
 
 MIN_PIXELS_PER_THREAD = 32 * 32  # smaller maps run oneDNN's direct convolution (faster there)
-MIN_ONEDNN_OUTPUTS = 32  # 1x1 kernels with fewer outputs stay with F.conv2d's GEMM
+MIN_ONEDNN_OUTPUTS = 32  # 1x1 kernels with fewer outputs run as one matrix product
 
 
 @functools.cache

@@ -12,25 +12,23 @@
 #include <pthreadpool.h>
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 
 namespace {
 
 std::mutex pool_mutex;
-pthreadpool_t pool = nullptr;
-size_t pool_threads = 1;
 
-// A pthreadpool of torch's intra-op thread count (NNPACK's own parallelism), rebuilt when that changes;
-// nullptr runs on the calling thread.
+// A pthreadpool of torch's intra-op thread count (NNPACK's own parallelism); nullptr runs on the calling
+// thread. One pool per count, kept for the process: another thread may still be using the previous one.
 pthreadpool_t threadpool() {
+  static std::map<size_t, pthreadpool_t> pools;
   const size_t want = static_cast<size_t>(std::max(1, at::get_num_threads()));
+  if (want == 1) return nullptr;
   std::lock_guard<std::mutex> lock(pool_mutex);
-  if (want != pool_threads) {
-    if (pool != nullptr) pthreadpool_destroy(pool);
-    pool = want > 1 ? pthreadpool_create(want) : nullptr;
-    pool_threads = want;
-  }
-  return pool;
+  auto it = pools.find(want);
+  if (it == pools.end()) it = pools.emplace(want, pthreadpool_create(want)).first;
+  return it->second;
 }
 
 nnp_size size2(int64_t height, int64_t width) {
