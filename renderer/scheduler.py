@@ -82,7 +82,7 @@ def plan_view(x0: float, y0: float, x1: float, y1: float, tile_size: int,
 
 
 PREVIEW_GAIN = 8  # a preview pays when the view needs this many times as many tiles of its own
-COUNTS_KEPT = 1 << 16  # tiles whose render counts are kept (render_counts), most recent first
+COUNTS_KEPT = 1 << 16  # render_counts keeps the tiles rendered most recently, this many
 
 
 def preview_tiles(x0: float, y0: float, x1: float, y1: float, tile_size: int, level: int) -> list[Tile]:
