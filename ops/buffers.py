@@ -9,8 +9,9 @@ nothing references any more is handed out again.
 
 A buffer counts as free when no tensor but the pool's own holds its storage, so an output a caller keeps
 (a returned image, a hooked activation, a numpy view) is never overwritten: the next call gets another.
-Pools are per thread; each keeps at most MAX_PER_SHAPE buffers per shape, and only shapes of at least
-MIN_BYTES.
+Pools are per thread; each keeps at most MAX_PER_SHAPE buffers per shape, only shapes of at least
+MIN_BYTES, and at most MAX_BYTES in all (a 1024 px generator's activations are hundreds of MB each: beyond
+the cap they come fresh and are freed as before).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 MIN_BYTES = 1 << 20
 MAX_PER_SHAPE = 4
+MAX_BYTES = 512 << 20
 _local = threading.local()
 
 
@@ -31,23 +33,25 @@ def _use_count(t: torch.Tensor) -> int:
 def empty(shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """An uninitialised contiguous CPU tensor of `shape`, from a reused buffer where one is free."""
     shape = tuple(int(s) for s in shape)
-    nbytes = torch.Size(shape).numel() * torch.empty((), dtype=dtype).element_size()
+    nbytes = torch.Size(shape).numel() * dtype.itemsize
     if nbytes < MIN_BYTES:
         return torch.empty(shape, dtype=dtype)
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
+        _local.kept_bytes = 0
     kept = pool.setdefault((shape, dtype), [])
     for base, alone in kept:
         if _use_count(base) == alone:
             return base.view(shape)  # a new tensor on the same storage: holding it marks the buffer used
     base = torch.empty(shape, dtype=dtype)
-    if len(kept) < MAX_PER_SHAPE:
+    if len(kept) < MAX_PER_SHAPE and _local.kept_bytes + nbytes <= MAX_BYTES:
         kept.append((base, _use_count(base)))
+        _local.kept_bytes += nbytes
         return base.view(shape)
     return base
 
 
 def clear() -> None:
     """Drop this thread's buffers (their memory returns once no caller holds them)."""
-    _local.pool = {}
+    _local.pool, _local.kept_bytes = {}, 0

@@ -44,6 +44,14 @@ def test_small_tensors_and_a_full_pool_fall_back_to_fresh_memory():
     assert len({t.data_ptr() for t in held}) == len(held)
 
 
+def test_buffers_beyond_the_byte_cap_are_not_kept(monkeypatch):
+    monkeypatch.setattr(buffers, "MAX_BYTES", 3 * (1 << 20))
+    first = [buffers.empty(BIG) for _ in range(3)]  # 3 MiB kept
+    extra = buffers.empty(BIG)
+    del first, extra
+    assert len(buffers._local.pool[(BIG, torch.float32)]) == 3 and buffers._local.kept_bytes == 3 << 20
+
+
 def test_threads_never_share_a_buffer():
     ptrs = {}
 
