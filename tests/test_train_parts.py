@@ -108,6 +108,19 @@ def _trainer(out, **kw) -> Trainer:
     return Trainer(opts, distributed.DistEnv())
 
 
+def test_a_resume_with_a_new_learning_rate_trains_at_it_and_keeps_adams_moments(tmp_path):
+    first = _trainer(tmp_path / "r", lr=0.0025, d_lr=0.002)
+    first.train_step()
+    state = first.state_dict()
+    resumed = _trainer(tmp_path / "r", lr=0.0005, d_lr=0.0004)
+    resumed.load_state_dict(state)
+    assert [g["lr"] for g in resumed.opt_G.param_groups] == [0.0005]
+    assert [g["lr"] for g in resumed.opt_D.param_groups] == [0.0004 * 16 / 17]  # lazy-R1 correction
+    saved, loaded = first.opt_G.state_dict()["state"], resumed.opt_G.state_dict()["state"]
+    assert saved.keys() == loaded.keys() and all(
+        torch.equal(saved[i]["exp_avg"], loaded[i]["exp_avg"]) for i in saved)
+
+
 def test_resume_continues_exactly_where_the_snapshot_left(tmp_path):
     straight = _trainer(tmp_path / "a", r1_interval=2, diffaug=True)
     for _ in range(4):

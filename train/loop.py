@@ -202,7 +202,14 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         for name in ("G", "D", "G_ema", "opt_G", "opt_D", "scaler_G", "scaler_D"):
             if state.get(name):
-                getattr(self, name).load_state_dict(state[name])
+                obj = getattr(self, name)
+                if isinstance(obj, torch.optim.Optimizer):  # torch restores the saved lr and betas too;
+                    given = [{k: g[k] for k in ("lr", "betas")} for g in obj.param_groups]
+                    obj.load_state_dict(state[name])  # keep the moments, take this run's --lr
+                    for g, h in zip(obj.param_groups, given, strict=True):
+                        g.update(h)
+                else:
+                    obj.load_state_dict(state[name])
         self.step, self.nimg = int(state["step"]), int(state["nimg"])
 
     # -- samples ------------------------------------------------------------------------------------
