@@ -76,13 +76,18 @@ class FieldSpec:
 
     kind "cell": value i covers world pixels [i * spacing, (i + 1) * spacing) (local latents,
     noise). kind "point": value i sits at world i * spacing and is interpolated, so it reaches
-    ((i - 1) * spacing, (i + 1) * spacing) (style anchors)."""
+    ((i - 1) * spacing, (i + 1) * spacing) (style anchors).
+
+    ``octaves`` makes the seeded values spatially coherent: each (cells_x, cells_y, share) mixes in a
+    lattice every cells_x x cells_y cells (cells_y 0: one value per column), interpolated so that
+    every value stays a standard normal; ``share`` is its part of the variance (models/lattice.py)."""
 
     name: str
     spacing: int  # world pixels per cell
     channels: int
     group: str
     kind: str = "cell"
+    octaves: tuple[tuple[int, int, float], ...] = ()
 
     def area(self, i0: int, i1: int) -> tuple[int, int]:
         """World interval [a, b) reached by cells i0 .. i1 - 1 along one axis."""

@@ -4,6 +4,14 @@ A counter-based generator (a SplitMix64 chain over seed, field stream, cell x, c
 turns those integers into standard normals. Nothing depends on request order, batch composition
 or device, and nothing proportional to the canvas is ever allocated: a renderer asks for exactly
 the cells a tile reads.
+
+A field with octaves (FieldSpec.octaves) is coherent over distances longer than its spacing: its
+value at a cell is sqrt(1 - sum shares) x its own normal + sqrt(share) x each octave's coarse
+lattice, interpolated between coarse cells with smoothstep weights divided by the root of their sum
+of squares, so every value is still exactly a standard normal while neighbours correlate (a built-in
+landscape keeps one sky over thousands of pixels instead of a new palette at every style anchor).
+Every cell is computed from its own coordinates alone, so any block of cells equals the same cells
+of a larger block bit for bit.
 """
 
 from __future__ import annotations
@@ -60,6 +68,41 @@ def hashed_normal(key: int, cells: CellRange, channels: int) -> np.ndarray:
     return z.float().numpy()
 
 
+def _octave_axis(i: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coarse cells left of and right of fine cells ``i`` (every ``step``; 0: a single coarse
+    cell), and the fine cells' smoothstep weight of the right one."""
+    if step == 0:
+        zero = np.zeros_like(i)
+        return zero, zero, np.zeros(i.shape)
+    c0 = np.floor_divide(i, step)
+    t = (i - c0 * step) / step
+    return c0, c0 + 1, t * t * (3.0 - 2.0 * t)
+
+
+def coherent_normal(key_of, spec: FieldSpec, cells: CellRange) -> np.ndarray:
+    """Standard normals of ``spec`` over ``cells`` -> float32 [C, rows, cols], with the field's
+    octaves mixed in; ``key_of(stream)`` gives the 64-bit key of a named stream."""
+    own = hashed_normal(key_of(spec.name), cells, spec.channels)
+    if not spec.octaves:
+        return own
+    z = own.astype(np.float64) * math.sqrt(1.0 - sum(share for _, _, share in spec.octaves))
+    xs, ys = np.arange(cells.x0, cells.x1), np.arange(cells.y0, cells.y1)
+    for k, (step_x, step_y, share) in enumerate(spec.octaves):
+        ax0, ax1, tx = _octave_axis(xs, step_x)
+        ay0, ay1, ty = _octave_axis(ys, step_y)
+        cx0, cy0 = int(ax0.min()), int(ay0.min())
+        coarse = hashed_normal(key_of(f"{spec.name}/octave{k}"),
+                               CellRange(cx0, cy0, int(ax1.max()) + 1, int(ay1.max()) + 1), spec.channels)
+        acc, norm = 0.0, 0.0
+        for ay, wy in ((ay0, 1.0 - ty), (ay1, ty)):
+            for ax, wx in ((ax0, 1.0 - tx), (ax1, tx)):
+                w = wy[:, None] * wx[None, :]
+                acc = acc + coarse[:, (ay - cy0)[:, None], (ax - cx0)[None, :]] * w
+                norm = norm + w * w
+        z += math.sqrt(share) * acc / np.sqrt(norm)
+    return z.astype(np.float32)
+
+
 class HashedLatents:
     """The seeded lattice itself: a LatentSource with no edits."""
 
@@ -74,4 +117,4 @@ class HashedLatents:
         return k
 
     def cells(self, spec: FieldSpec, cells: CellRange) -> np.ndarray:
-        return hashed_normal(self.key(spec.name), cells, spec.channels)
+        return coherent_normal(self.key, spec, cells)

@@ -145,6 +145,9 @@ TINY = {"family": "native", "tile_size": 64, "z_dim": 8, "w_dim": 8, "local_chan
     ({**TINY, "stages": 5}, None, "bad model config"),
     ({**TINY, "z_dim": "eight"}, None, "z_dim must be an integer"),
     ({**TINY, "stages": [[8, 1]] * 40}, None, "stages must list 1 to 8 resolutions"),
+    ({**TINY, "style_octaves": [[8, 0, 1.5]]}, None, "style_octaves[0] must be [cells_x >= 1, cells_y >= 0"),
+    ({**TINY, "style_octaves": [[8, 0, 0.6], [2, 2, 0.6]]}, None, "shares must sum to less than 1"),
+    ({**TINY, "style_octaves": 8}, None, "style_octaves must be a list of [cells_x, cells_y, share]"),
     (TINY, {"mapping.0.weight": "not a tensor"}, "is a str, not a tensor"),
     (TINY, {"no.such.tensor": torch.zeros(2)}, "does not match its config"),
 ])

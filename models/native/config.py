@@ -33,6 +33,10 @@ class NativeConfig:
     vertical: str = "saturating"  # "saturating" (landscapes: horizon at world y = 0) or "periodic"
     vertical_scales: tuple[int, ...] = (64, 256, 1024)  # px; tanh(y / s) per scale when saturating
     noise: bool = True
+    # Coherence of the style anchors' latents over long distances: [cells_x, cells_y, share] per
+    # octave, a coarser lattice every cells_x x cells_y anchors (cells_y 0: one per column) taking
+    # `share` of each anchor's variance (FieldSpec.octaves). Empty: independent anchors, as trained.
+    style_octaves: tuple[tuple[int, int, float], ...] = ()
     init_seed: int = 0  # weights of an untrained model are drawn from this seed
     # Resolutions from coarse to fine; each stage after the first upsamples 2x.
     stages: tuple[StageSpec, ...] = field(default_factory=lambda: (
@@ -64,6 +68,13 @@ class NativeConfig:
             raise ValueError("vertical_scales must be world pixels from 1 to 2^30")
         if self.vertical not in ("saturating", "periodic"):
             raise ValueError(f"vertical must be 'saturating' or 'periodic', got {self.vertical!r}")
+        for i, octave in enumerate(self.style_octaves):
+            if not (len(octave) == 3 and all(isinstance(v, int) and 0 <= v <= 1 << 20 for v in octave[:2])
+                    and octave[0] > 0 and isinstance(octave[2], float) and 0.0 < octave[2] < 1.0):
+                raise ValueError(f"style_octaves[{i}] must be [cells_x >= 1, cells_y >= 0, share in (0, 1)], "
+                                 f"got {str(octave)[:40]}")
+        if sum(o[2] for o in self.style_octaves) >= 1.0:
+            raise ValueError("style_octaves' shares must sum to less than 1 (each anchor keeps its own part)")
         if not self.stages:
             raise ValueError("stages must list at least one resolution")
         if self.tile_size % self.base_scale:
@@ -84,6 +95,7 @@ class NativeConfig:
         d = asdict(self)
         d["stages"] = [[s["channels"], s["convs"]] for s in d["stages"]]
         d["vertical_scales"] = list(self.vertical_scales)
+        d["style_octaves"] = [list(o) for o in self.style_octaves]
         return d
 
     @classmethod
@@ -99,6 +111,11 @@ class NativeConfig:
             kw["stages"] = tuple(StageSpec(int(c), int(n)) for c, n in kw["stages"])
         if "vertical_scales" in kw:
             kw["vertical_scales"] = tuple(int(s) for s in kw["vertical_scales"])
+        if "style_octaves" in kw:
+            octaves = kw["style_octaves"]
+            if not isinstance(octaves, list | tuple) or not all(isinstance(o, list | tuple) for o in octaves):
+                raise ValueError("style_octaves must be a list of [cells_x, cells_y, share]")
+            kw["style_octaves"] = tuple(tuple(o) for o in octaves)
         cfg = cls(**kw)
         cfg.validate()
         return cfg

@@ -43,7 +43,8 @@ class NativeModel(InfiniteGenerator):
         self.levels = len(self.plans)
         self.window_align = self.cfg.base_scale
         cfg = self.cfg
-        fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style", kind="point"),
+        fields = [FieldSpec("style", cfg.style_spacing, cfg.z_dim, "style", kind="point",
+                            octaves=cfg.style_octaves),
                   FieldSpec("local", cfg.base_scale, cfg.local_channels, "local")]
         if cfg.noise:
             fields += [FieldSpec(f"noise{i}", g.scale, 1, "noise")
