@@ -40,6 +40,18 @@ def test_a_texture_that_never_repeats_scores_far_from_zero():
     assert nearest_repeat(smooth_noise(8192, seed=3)).ratio > 0.5
 
 
+def test_a_long_stretch_of_one_plain_colour_is_not_a_repeat_but_a_copied_window_in_it_is():
+    # A coherent world paints skies and lakes of one palette over thousands of px: windows there are
+    # close in colour but share no structure. Distance is measured on structure (palette removed).
+    rng = np.random.default_rng(0)
+    strip = smooth_noise(8192, seed=4)
+    strip[:, 1000:4000] = np.array([0.8, 0.4, 0.2]) + rng.normal(scale=0.02, size=(64, 3000, 3))
+    assert nearest_repeat(strip).ratio > 0.5
+    strip[:, 6016:6272] = strip[:, 1024:1280] + rng.normal(scale=0.002, size=(64, 256, 3))
+    r = nearest_repeat(strip)
+    assert r.ratio < 0.2 and (r.x_a, r.x_b) == (1024, 6016)
+
+
 def test_a_strip_too_short_for_two_windows_is_refused():
     with pytest.raises(ValueError, match="no two 256 px windows"):
         nearest_repeat(np.zeros((8, 400, 3)))
