@@ -4,7 +4,7 @@ import torch
 
 from infiniscape.models.contract import CellRange, RenderSettings, Tile
 from infiniscape.models.lattice import HashedLatents
-from infiniscape.models.native.layers import coordinate_features, upsample2x_valid
+from infiniscape.models.native.layers import EqualLinear, coordinate_features, mix_styles, upsample2x_valid
 from infiniscape.models.registry import load_model
 
 
@@ -106,3 +106,41 @@ def test_style_weights_sum_to_one(default_model):
     inp = default_model.window_inputs(-300 * 16, 77 * 16, 256, 256, HashedLatents(0), RenderSettings())
     for w in inp["conv_weights"] + inp["rgb_weights"]:
         np.testing.assert_allclose(w.sum(0), 1.0, atol=1e-6)
+
+
+def _blend(codes: torch.Tensor, weights: torch.Tensor, channels: int = 512) -> torch.Tensor:
+    torch.manual_seed(0)
+    affine = EqualLinear(codes.shape[-1], channels, bias_init=1)
+    return mix_styles(affine, codes, weights, torch.zeros(codes.shape[-1])), affine
+
+
+def _cell_weights(steps: int = 5) -> torch.Tensor:
+    """Bilinear weights of the 4 corners of a 2D anchor cell over a steps x steps grid."""
+    t = torch.linspace(0, 1, steps)
+    wx, wy = torch.stack([1 - t, t]), torch.stack([1 - t, t])
+    return (wy[:, None, :, None] * wx[None, :, None, :]).reshape(1, 4, steps, steps)
+
+
+def test_a_pixel_with_one_anchor_gets_exactly_its_style():
+    codes = torch.randn(1, 4, 64)
+    styles, affine = _blend(codes, _cell_weights())
+    assert torch.equal(styles[0, :, 0, -1], affine(codes)[0, 1])  # the cell's top-right corner
+
+
+def test_blending_keeps_the_spread_of_independent_codes_between_anchors():
+    # independent codes: the deviation from the mean style is as long at the cell centre as at the anchors
+    # (a linear blend, ALIS's SA-AdaIN, halves it there)
+    codes = torch.randn(1, 4, 512)
+    styles, affine = _blend(codes, _cell_weights())
+    mean = affine(torch.zeros(1, 1, 512))[0, 0][:, None, None]
+    length = (styles[0] - mean).norm(dim=0)
+    corners = length[[0, 0, -1, -1], [0, -1, 0, -1]]
+    assert abs(length[2, 2] / corners.mean() - 1) < 0.1, (length[2, 2], corners)
+
+
+def test_blending_equal_codes_is_that_style_everywhere():
+    # coherent style octaves make neighbouring anchors nearly equal: the blend must not push them apart
+    codes = torch.randn(1, 1, 64).expand(1, 4, 64)
+    styles, affine = _blend(codes, _cell_weights())
+    torch.testing.assert_close(styles[0], affine(codes)[0, 0][:, None, None].expand_as(styles[0]),
+                               atol=2e-6, rtol=0)

@@ -41,21 +41,33 @@ class MappingNetwork(nn.Module):
 
 def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
                w_avg: torch.Tensor) -> torch.Tensor:
-    """Per-pixel style from K codes, blended variance-preservingly about the mean code.
+    """Per-pixel style from K codes, blended about the mean code without losing their spread.
 
-    w [N, K, w_dim], weights [N, K, H, W] (non-negative, summing to one), w_avg [w_dim] -> styles
-    [N, C, H, W] = A(w_avg) + sum_k b_k (A(w_k) - A(w_avg)) with b = weights / |weights|. A plain
-    linear blend (ALIS's SA-AdaIN) shrinks the code's spread between anchors by |weights| (to 1/2 at
+    w [N, K, w_dim], weights a [N, K, H, W] (non-negative, summing to one), w_avg [w_dim] -> styles
+    [N, C, H, W] = A(w_avg) + sum_k b_k d_k, d_k = A(w_k) - A(w_avg). A plain linear blend (ALIS's
+    SA-AdaIN, b = a) shrinks the spread between anchors: for independent codes by |a| (to 1/2 at
     the centre of a 2D cell), so halfway between anchors the image is measurably softer than at them
-    and the anchor lattice shows as a grid; b keeps the style's covariance the same at every pixel.
-    Computed as one blend of K + 1 codes, the mean code weighted 1 - sum_k b_k: where one weight is
-    1 the result is A(w_k) exactly."""
+    and the anchor lattice shows as a grid. Here b = a c with
+
+        c = min(1 / |a|, sum_k a_k |d_k| / |sum_k a_k d_k|)
+
+    the deviation's length is interpolated between the codes' lengths (its direction is the linear
+    blend's): independent codes, nearly orthogonal, get c ~ 1 / |a|, the variance-preserving factor;
+    correlated ones (coherent style octaves, models/lattice.py) get less, down to c = 1 for equal
+    codes, which 1 / |a| would have pushed twice as far from the mean. The lengths come from the K x K
+    Gram matrix of the deviations, so the cost does not grow with C. Computed as one blend of K + 1
+    codes, the mean code weighted 1 - sum_k b_k: where one weight is 1 the result is A(w_k) exactly."""
     n, k, h, wd = weights.shape
-    b = weights / weights.square().sum(1, keepdim=True).sqrt()  # [N, K, H, W]
-    b = torch.cat([b, 1.0 - b.sum(1, keepdim=True)], dim=1)  # [N, K + 1, H, W]
     s = affine(torch.cat([w, w_avg.expand(w.shape[0], 1, -1)], dim=1))  # [N, K + 1, C]
+    d = s[:, :k] - s[:, k:]
+    gram = torch.bmm(d, d.transpose(1, 2))  # [N, K, K]
+    a = weights.reshape(n, k, h * wd)
+    spread = (a * torch.bmm(gram, a)).sum(1, keepdim=True).sqrt()  # |sum_k a_k d_k| per pixel
+    lengths = (gram.diagonal(dim1=1, dim2=2).sqrt().unsqueeze(1) @ a)  # sum_k a_k |d_k|
+    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt(), lengths / spread.clamp_min(1e-20))
+    b = torch.cat([a * c, 1.0 - (a * c).sum(1, keepdim=True)], dim=1)  # [N, K + 1, H * W]
     # one batched matrix product (einsum took the slow path: a fifth of a coarse level's render)
-    return torch.bmm(s.transpose(1, 2), b.reshape(n, k + 1, h * wd)).view(n, -1, h, wd)
+    return torch.bmm(s.transpose(1, 2), b).view(n, -1, h, wd)
 
 
 class SpatialModConv(nn.Module):
