@@ -54,20 +54,18 @@ def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
     the deviation's length is interpolated between the codes' lengths (its direction is the linear
     blend's): independent codes, nearly orthogonal, get c ~ 1 / |a|, the variance-preserving factor;
     correlated ones (coherent style octaves, models/lattice.py) get less, down to c = 1 for equal
-    codes, which 1 / |a| would have pushed twice as far from the mean. The lengths come from the K x K
-    Gram matrix of the deviations, so the cost does not grow with C. Computed as one blend of K + 1
-    codes, the mean code weighted 1 - sum_k b_k: where one weight is 1 the result is A(w_k) exactly."""
+    codes, which 1 / |a| would have pushed twice as far from the mean. One batched product gives the
+    linear blend sum_k a_k d_k of every pixel; its length, the codes' lengths and |a| give c. Where
+    one weight is 1 the result is A(w_k) to float rounding."""
     n, k, h, wd = weights.shape
     s = affine(torch.cat([w, w_avg.expand(w.shape[0], 1, -1)], dim=1))  # [N, K + 1, C]
-    d = s[:, :k] - s[:, k:]
-    gram = torch.bmm(d, d.transpose(1, 2))  # [N, K, K]
+    mean, d = s[:, k:], s[:, :k] - s[:, k:]  # [N, 1, C], [N, K, C]
     a = weights.reshape(n, k, h * wd)
-    spread = (a * torch.bmm(gram, a)).sum(1, keepdim=True).sqrt()  # |sum_k a_k d_k| per pixel
-    lengths = (gram.diagonal(dim1=1, dim2=2).sqrt().unsqueeze(1) @ a)  # sum_k a_k |d_k|
-    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt(), lengths / spread.clamp_min(1e-20))
-    b = torch.cat([a * c, 1.0 - (a * c).sum(1, keepdim=True)], dim=1)  # [N, K + 1, H * W]
-    # one batched matrix product (einsum took the slow path: a fifth of a coarse level's render)
-    return torch.bmm(s.transpose(1, 2), b).view(n, -1, h, wd)
+    y = torch.bmm(d.transpose(1, 2), a)  # [N, C, H * W]: the linear blend of the deviations
+    spread = y.square().sum(1, keepdim=True).sqrt_()  # |sum_k a_k d_k|
+    lengths = torch.bmm(d.norm(dim=2).unsqueeze(1), a)  # sum_k a_k |d_k|
+    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt_(), lengths.div_(spread.clamp_min_(1e-20)))
+    return y.mul_(c).add_(mean.transpose(1, 2)).view(n, -1, h, wd)
 
 
 class SpatialModConv(nn.Module):
