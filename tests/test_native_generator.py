@@ -144,3 +144,13 @@ def test_blending_equal_codes_is_that_style_everywhere():
     styles, affine = _blend(codes, _cell_weights())
     torch.testing.assert_close(styles[0], affine(codes)[0, 0][:, None, None].expand_as(styles[0]),
                                atol=2e-6, rtol=0)
+
+
+def test_the_blend_trains_its_codes_and_weights():
+    # training and inversion backpropagate through the blend into the codes and the weights
+    codes = torch.randn(1, 4, 64, requires_grad=True)
+    logits = torch.randn(1, 4, 5, 5, requires_grad=True)
+    styles, _ = _blend(codes, logits.softmax(1))
+    styles.square().mean().backward()
+    assert codes.grad.abs().sum() > 0 and logits.grad.abs().sum() > 0
+    assert torch.isfinite(codes.grad).all() and torch.isfinite(logits.grad).all()

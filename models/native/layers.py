@@ -62,10 +62,10 @@ def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
     mean, d = s[:, k:], s[:, :k] - s[:, k:]  # [N, 1, C], [N, K, C]
     a = weights.reshape(n, k, h * wd)
     y = torch.bmm(d.transpose(1, 2), a)  # [N, C, H * W]: the linear blend of the deviations
-    spread = y.square().sum(1, keepdim=True).sqrt_()  # |sum_k a_k d_k|
+    spread = y.square().sum(1, keepdim=True).sqrt()  # |sum_k a_k d_k|
     lengths = torch.bmm(d.norm(dim=2).unsqueeze(1), a)  # sum_k a_k |d_k|
-    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt_(), lengths.div_(spread.clamp_min_(1e-20)))
-    return y.mul_(c).add_(mean.transpose(1, 2)).view(n, -1, h, wd)
+    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt(), lengths / spread.clamp_min(1e-20))
+    return torch.addcmul(mean.transpose(1, 2), y, c).view(n, -1, h, wd)  # out of place: training, inversion
 
 
 class SpatialModConv(nn.Module):
