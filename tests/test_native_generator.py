@@ -154,3 +154,18 @@ def test_the_blend_trains_its_codes_and_weights():
     styles.square().mean().backward()
     assert codes.grad.abs().sum() > 0 and logits.grad.abs().sum() > 0
     assert torch.isfinite(codes.grad).all() and torch.isfinite(logits.grad).all()
+
+
+@pytest.mark.parametrize("codes, channels", [(4, 16), (49, 64)], ids=["few-codes", "many-codes"])
+def test_the_blend_is_its_formula_for_few_and_many_codes(codes, channels):
+    # b = a min(1 / |a|, sum_k a_k |d_k| / |sum_k a_k d_k|), whichever way |sum_k a_k d_k| is computed
+    torch.manual_seed(1)
+    w, logits = torch.randn(1, codes, 32), torch.randn(1, codes, 6, 6)
+    a = logits.softmax(1)
+    styles, affine = _blend(w, a, channels)
+    s = affine(torch.cat([w, torch.zeros(1, 1, 32)], 1))[0].double()  # [K + 1, C]
+    d, mean, a = s[:codes] - s[codes:], s[codes:], a[0].double()
+    blend = torch.einsum("kc,khw->chw", d, a)
+    lengths = torch.einsum("k,khw->hw", d.norm(dim=1), a)
+    c = torch.minimum(a.square().sum(0).rsqrt(), lengths / blend.norm(dim=0))
+    torch.testing.assert_close(styles[0].double(), mean[0][:, None, None] + blend * c, atol=1e-5, rtol=0)

@@ -54,18 +54,26 @@ def mix_styles(affine: EqualLinear, w: torch.Tensor, weights: torch.Tensor,
     the deviation's length is interpolated between the codes' lengths (its direction is the linear
     blend's): independent codes, nearly orthogonal, get c ~ 1 / |a|, the variance-preserving factor;
     correlated ones (coherent style octaves, models/lattice.py) get less, down to c = 1 for equal
-    codes, which 1 / |a| would have pushed twice as far from the mean. One batched product gives the
-    linear blend sum_k a_k d_k of every pixel; its length, the codes' lengths and |a| give c. Where
-    one weight is 1 the result is A(w_k) to float rounding."""
+    codes, which 1 / |a| would have pushed twice as far from the mean mid-cell. |sum_k a_k d_k| comes
+    from the K x K Gram matrix of the deviations when K is small (training frames, 1x tiles: a few
+    anchors) and from the blended deviation itself when K is large (a 1/8x window blends 49); the
+    result is the same to float rounding."""
     n, k, h, wd = weights.shape
     s = affine(torch.cat([w, w_avg.expand(w.shape[0], 1, -1)], dim=1))  # [N, K + 1, C]
     mean, d = s[:, k:], s[:, :k] - s[:, k:]  # [N, 1, C], [N, K, C]
     a = weights.reshape(n, k, h * wd)
+    lengths = torch.bmm(d.norm(dim=2).unsqueeze(1), a)  # sum_k a_k |d_k|, [N, 1, H * W]
+    shrink = a.square().sum(1, keepdim=True).rsqrt()  # 1 / |a|
+    if k * k <= 4 * s.shape[2]:
+        gram = torch.bmm(d, d.transpose(1, 2))  # [N, K, K]
+        spread = (a * torch.bmm(gram, a)).sum(1, keepdim=True).clamp_min(1e-30).sqrt()
+        b = a * torch.minimum(shrink, lengths / spread)
+        b = torch.cat([b, 1.0 - b.sum(1, keepdim=True)], dim=1)  # one blend of K + 1 codes
+        # one batched matrix product (einsum took the slow path: a fifth of a coarse level's render)
+        return torch.bmm(s.transpose(1, 2), b).view(n, -1, h, wd)
     y = torch.bmm(d.transpose(1, 2), a)  # [N, C, H * W]: the linear blend of the deviations
-    spread = y.square().sum(1, keepdim=True).sqrt()  # |sum_k a_k d_k|
-    lengths = torch.bmm(d.norm(dim=2).unsqueeze(1), a)  # sum_k a_k |d_k|
-    c = torch.minimum(a.square().sum(1, keepdim=True).rsqrt(), lengths / spread.clamp_min(1e-20))
-    return torch.addcmul(mean.transpose(1, 2), y, c).view(n, -1, h, wd)  # out of place: training, inversion
+    spread = y.square().sum(1, keepdim=True).clamp_min(1e-30).sqrt()
+    return torch.addcmul(mean.transpose(1, 2), y, torch.minimum(shrink, lengths / spread)).view(n, -1, h, wd)
 
 
 class SpatialModConv(nn.Module):
