@@ -69,7 +69,7 @@ class NativeConfig:
         if self.vertical not in ("saturating", "periodic"):
             raise ValueError(f"vertical must be 'saturating' or 'periodic', got {self.vertical!r}")
         for i, octave in enumerate(self.style_octaves):
-            if not (len(octave) == 3 and all(isinstance(v, int) and 0 <= v <= 1 << 20 for v in octave[:2])
+            if not (len(octave) == 3 and all(type(v) is int and 0 <= v <= 1 << 20 for v in octave[:2])
                     and octave[0] > 0 and isinstance(octave[2], float) and 0.0 < octave[2] < 1.0):
                 raise ValueError(f"style_octaves[{i}] must be [cells_x >= 1, cells_y >= 0, share in (0, 1)], "
                                  f"got {str(octave)[:40]}")

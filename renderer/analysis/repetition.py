@@ -35,7 +35,7 @@ class Repeat:
         return self.x_b - self.x_a
 
 
-FLAT = 1e-3  # RMS (in the strip's units) below which a window counts as flat: it is compared as is
+FLAT = 1e-3  # added to each window's RMS (strip units) before scaling: a flat window stays near zero
 
 
 def nearest_repeat(strip: np.ndarray, window: int = 256, stride: int = 32,
