@@ -221,7 +221,8 @@ class InfiniteGenerator(abc.ABC):
             "family": self.family,
             "tile_size": self.tile_size,
             "levels": self.levels,
-            "fields": {name: {"spacing": f.spacing, "channels": f.channels, "group": f.group}
+            "fields": {name: {"spacing": f.spacing, "channels": f.channels, "group": f.group,
+                              "octaves": [list(o) for o in f.octaves]}
                        for name, f in self.fields.items()},
             "capabilities": vars(self.capabilities).copy(),
         }

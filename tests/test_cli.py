@@ -92,6 +92,13 @@ def test_info_describes_the_model(capsys):
         assert fact in run_cli.stdout
 
 
+def test_info_names_the_style_octaves_of_the_built_in_world(capsys):
+    code, _ = run_cli(capsys, "info", "landscape")
+    assert code == 0
+    assert ("one cell = 512 px, 128 channels; 0.9 of its variance from a lattice every 8 cells along x, "
+            "one per column") in run_cli.stdout
+
+
 @pytest.mark.parametrize("size", [("--width", "0"), ("--height", "-5"), ("--width", "abc")])
 def test_non_positive_size_is_refused(capsys, tmp_path, size):
     code, err = run_cli(capsys, "render", "--model", "tiny", *size, "--out", str(tmp_path / "o.png"))

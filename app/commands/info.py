@@ -24,7 +24,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{key + ':':<13} {value}")
     print("fields:")
     for name, f in d["fields"].items():
-        print(f"  {name:<10} group {f['group']:<6} one cell = {f['spacing']} px, {f['channels']} channels")
+        coherent = "".join(f"; {share:g} of its variance from a lattice every {cx} cells along x"
+                           + (f" and {cy} along y" if cy else ", one per column")
+                           for cx, cy, share in f.get("octaves", ()))
+        cell = f"one cell = {f['spacing']} px, {f['channels']} channels"
+        print(f"  {name:<10} group {f['group']:<6} {cell}{coherent}")
     caps = ", ".join(f"{k}={v}" for k, v in d["capabilities"].items())
     print(f"capabilities: {caps}")
     return 0
