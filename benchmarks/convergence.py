@@ -13,6 +13,9 @@ G starts from the same weights and sees the same real images in the same order; 
     projected-224   Projected GAN, frames resized to 224 px for the feature network (the official code)
     projected-0     Projected GAN, frames at their own 128 px: a cheaper D whose patch
                     discriminators each see a 1x1 map
+    projected-0-bf16  projected-0 under bf16 autocast (--amp bf16), which also runs on the CPU:
+                    the same loss, more steps per CPU-second; does the precision cost quality?
+                    (not in the default set: it compares precisions, not losses)
 
 The budget is each arm's own CPU time, ``time.thread_time()`` around its ``train_step`` calls,
 not wall time: the machine is shared and its speed drifts. Torch runs on one thread, so the
@@ -47,7 +50,9 @@ ARMS = {  # arm name -> TrainOptions that differ between arms
     "stylegan2": dict(loss="stylegan2"),
     "projected-224": dict(loss="projected", d_input=224),
     "projected-0": dict(loss="projected", d_input=0),
+    "projected-0-bf16": dict(loss="projected", d_input=0, amp="bf16"),
 }
+LOSS_ARMS = ["stylegan2", "projected-224", "projected-0"]
 SETTING = dict(config="landscape", resolution=128, scene_height=256, y_extent=3072, batch=16)  # built-in
 # 128 px even in the smoke test: projected-0 needs frames of 128 px or more
 QUICK = dict(config="tiny", resolution=128, scene_height=256, y_extent=3072, batch=4)
@@ -128,17 +133,17 @@ def evaluate(arm: Arm, point: int, samples: int, cache: Path) -> dict:
             "samples": samples, "eval_s": time.perf_counter() - start}
 
 
-HEADER = f"{'arm':<15} {'point':>5} {'CPU-min':>8} {'kimg':>7} {'img/s CPU':>10} {'FID':>8} {'KIDx1e3':>8}"
+HEADER = f"{'arm':<16} {'point':>5} {'CPU-min':>8} {'kimg':>7} {'img/s CPU':>10} {'FID':>8} {'KIDx1e3':>8}"
 
 
 def row_line(r: dict, evals: int) -> str:
-    return (f"{r['arm']:<15} {r['point']:>3}/{evals} {r['cpu_min']:>8.2f} {r['kimg']:>7.2f} "
+    return (f"{r['arm']:<16} {r['point']:>3}/{evals} {r['cpu_min']:>8.2f} {r['kimg']:>7.2f} "
             f"{r['img_per_cpu_s']:>10.2f} {r['fid']:>8.2f} {r['kid'] * 1e3:>8.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    ap.add_argument("--arms", nargs="+", choices=list(ARMS), default=LOSS_ARMS)
     ap.add_argument("--budget-min", type=float, default=15.0, help="training CPU minutes per arm")
     ap.add_argument("--evals", type=int, default=3, help="evaluation points, evenly over the budget")
     ap.add_argument("--samples", type=int, default=1000, help="frames per FID/KID (real and generated)")

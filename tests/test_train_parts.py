@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
 from infiniscape.models.native.model import NativeModel
 from infiniscape.models.registry import build_native, load_config, load_model
@@ -103,8 +104,8 @@ def test_snapshots_keep_the_last_k_and_skip_interrupted_writes(tmp_path, tiny):
 
 
 def _trainer(out, **kw) -> Trainer:
-    opts = TrainOptions(data="procedural", out=str(out), config="tiny", batch=4, resolution=32,
-                        snapshot_kimg=1, tick_kimg=1, **kw)
+    opts = TrainOptions(**{**dict(data="procedural", out=str(out), config="tiny", batch=4, resolution=32,
+                                  snapshot_kimg=1, tick_kimg=1), **kw})
     return Trainer(opts, distributed.DistEnv())
 
 
@@ -138,3 +139,27 @@ def test_resume_continues_exactly_where_the_snapshot_left(tmp_path):
     for name in ("G", "D", "G_ema"):
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+@pytest.mark.parametrize("loss", ["stylegan2", "projected"])
+def test_bf16_autocast_trains_on_the_cpu_with_float32_weights_and_w_avg(tmp_path, loss):
+    """--amp bf16 runs the GPU's mixed-precision step on the CPU: activations in bf16, parameters,
+    optimiser state and the mapping's running mean in float32 (a bf16 w_avg broke the first step)."""
+    trainer = _trainer(tmp_path / "r", amp="bf16", loss=loss, batch=2)
+    dtypes = set()
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: dtypes.add(out.dtype) if isinstance(out, torch.Tensor) else None)
+    try:
+        stats = trainer.train_step()
+    finally:
+        hook.remove()
+    assert torch.bfloat16 in dtypes  # autocast really ran in bf16
+    assert all(np.isfinite(stats[k]) for k in ("loss_G", "loss_D", "lod"))
+    assert trainer.G.mapping.w_avg.dtype == torch.float32 and trainer.G.mapping.w_avg.abs().sum() > 0
+    assert all(p.dtype == torch.float32 for p in trainer.G.parameters())
+    assert all(p.dtype == torch.float32 for p in trainer.G_ema.parameters())
+
+
+def test_fp16_autocast_on_the_cpu_is_refused_with_the_bf16_alternative(tmp_path):
+    with pytest.raises(UserError, match="--amp bf16"):
+        _trainer(tmp_path / "r", amp="fp16")

@@ -86,8 +86,8 @@ class Trainer:
                                       eps=1e-8)
         self.amp_dtype = self._amp_dtype()
         fp16 = self.amp_dtype == torch.float16
-        self.scaler_G = torch.amp.GradScaler("cuda", enabled=fp16)
-        self.scaler_D = torch.amp.GradScaler("cuda", enabled=fp16)
+        self.scaler_G = torch.amp.GradScaler(self.dev.type, enabled=fp16)
+        self.scaler_D = torch.amp.GradScaler(self.dev.type, enabled=fp16)
         self.step, self.nimg = 0, 0
         self.run = RunDir(opts.out, opts.keep_snapshots)
         if opts.metrics_kimg > 0 and env.is_main:  # a missing extra fails now, not hours later
@@ -118,9 +118,15 @@ class Trainer:
         return default_top(res, c.vertical, c.style_spacing, horizon)
 
     def _amp_dtype(self):
+        """Autocast's lower precision, or None. bf16 autocast runs on the CPU too (oneDNN's bf16
+        convolutions: ~1.4x the fp32 training speed on a CPU with AVX512-BF16; benchmarks/convergence.py
+        compares them); fp16 needs a GPU's loss scaling."""
         amp = self.opts.amp
-        if self.dev.type != "cuda" or amp == "off":
+        cuda = self.dev.type == "cuda"
+        if amp == "off" or (amp == "auto" and not cuda):
             return None
+        if amp == "fp16" and not cuda:
+            raise UserError("--amp fp16 needs a GPU: on the CPU use --amp bf16 (or off)")
         if amp == "auto":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
@@ -128,7 +134,7 @@ class Trainer:
     def _autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+        return torch.autocast(self.dev.type, dtype=self.amp_dtype)
 
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:

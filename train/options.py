@@ -78,7 +78,8 @@ class TrainOptions:
     metrics_kimg: float = option(0.0, "FID/KID every N kimg (0: off; needs the metrics extra)")
     metrics: str = option("fid,kid,fid_far", "metrics to compute (needs the metrics extra)")
     metrics_samples: int = option(500, "frames per metric evaluation", positive=True)
-    amp: str = option("auto", "mixed precision: auto (bf16/fp16 on GPU, off on CPU), bf16, fp16, off",
+    amp: str = option("auto", "mixed precision: auto (bf16/fp16 on GPU, off on CPU), bf16 (GPU or CPU), "
+                      "fp16 (GPU), off",
                       choices=AMP)
     device: str = option("auto", "cpu, cuda or auto", hints=DEVICES)
     seed: int = option(0, "random seed: every random draw of the run derives from (seed, rank, step)")

@@ -33,9 +33,10 @@ class MappingNetwork(nn.Module):
         z = z * torch.rsqrt(z.square().mean(dim=-1, keepdim=True) + 1e-8)
         w = self.layers(z)
         if update_w_avg:
-            self.w_avg.copy_(w.detach().reshape(-1, w.shape[-1]).mean(0).lerp(self.w_avg, self.w_avg_beta))
+            mean = w.detach().float().reshape(-1, w.shape[-1]).mean(0)  # float32 also under autocast
+            self.w_avg.copy_(mean.lerp(self.w_avg, self.w_avg_beta))
         if truncation != 1.0:
-            w = self.w_avg.lerp(w, truncation)
+            w = self.w_avg.to(w.dtype).lerp(w, truncation)
         return w
 
 
