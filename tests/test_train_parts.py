@@ -163,3 +163,17 @@ def test_bf16_autocast_trains_on_the_cpu_with_float32_weights_and_w_avg(tmp_path
 def test_fp16_autocast_on_the_cpu_is_refused_with_the_bf16_alternative(tmp_path):
     with pytest.raises(UserError, match="--amp bf16"):
         _trainer(tmp_path / "r", amp="fp16")
+
+
+def test_compiled_synthesis_layers_take_the_eager_step(tmp_path):
+    """--compile: inductor's fused SA-AdaIN layers give the eager step's losses and weights (to float
+    rounding), and only the training G is compiled (G_ema and the studio stay eager)."""
+    eager = _trainer(tmp_path / "e", loss="stylegan2", batch=2)
+    compiled = _trainer(tmp_path / "c", loss="stylegan2", batch=2, compile=True)
+    conv = compiled.G.synthesis.convs[0]
+    assert "forward" in vars(conv) and "forward" not in vars(compiled.G_ema.synthesis.convs[0])
+    a, b = eager.train_step(), compiled.train_step()
+    for key in ("loss_G", "loss_D", "lod"):
+        assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-5), key
+    for (name, p), q in zip(eager.G.named_parameters(), compiled.G.parameters(), strict=True):
+        assert torch.allclose(p, q, rtol=1e-4, atol=1e-5), name

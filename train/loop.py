@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import resource
+import shutil
 import signal
 import time
 
@@ -22,6 +24,7 @@ from PIL import Image
 
 from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
+from infiniscape.models.native.layers import LevelToRGB, SpatialModConv, ToRGB
 from infiniscape.models.native.model import NativeModel
 from infiniscape.models.registry import build_native, load_config
 
@@ -43,8 +46,29 @@ from .reals import RealStream, to_tensor
 from .run_dir import RunDir
 from .run_reader import GRID
 
+# The layers whose training step is bound by elementwise passes over full-resolution maps (SA-AdaIN's
+# input modulation and per-pixel demodulation, noise, bias, leaky ReLU around a convolution of a few
+# dozen channels): torch.compile fuses them, forward and backward.
+COMPILED_LAYERS = (SpatialModConv, ToRGB, LevelToRGB)
 SAMPLE_SEEDS = 16  # the fixed seeds of the sample grid
 STAT_KEYS = ("loss_G", "loss_D", "r1", "lod", "real_score", "fake_score")
+
+
+def compile_synthesis_layers(g: torch.nn.Module) -> int:
+    """torch.compile the forward of each of g's COMPILED_LAYERS (this instance only: G_ema and the studio
+    stay eager); returns how many. Every layer shape is one compiled graph, so dynamo's per-function
+    cache is sized for all of them instead of silently running the rest eagerly."""
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        raise UserError("--compile needs a C++ compiler (inductor builds its kernels): install one, or "
+                        "train without --compile")
+    import torch._dynamo
+
+    layers = [m for m in g.modules() if isinstance(m, COMPILED_LAYERS)]
+    for m in layers:
+        m.forward = torch.compile(m.forward, dynamic=False)
+    config = torch._dynamo.config
+    config.cache_size_limit = max(config.cache_size_limit, 2 * len(layers))
+    return len(layers)
 
 
 class Trainer:
@@ -75,6 +99,8 @@ class Trainer:
         except ValueError as e:
             raise UserError(f"--resolution {res}: {e}") from None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if opts.compile:
+            compile_synthesis_layers(self.G)
         if self.projected:  # hinge loss on pretrained features needs no gradient penalty (Sauer et al.)
             self.r1_gamma = 0.0
         else:

@@ -81,6 +81,9 @@ class TrainOptions:
     amp: str = option("auto", "mixed precision: auto (bf16/fp16 on GPU, off on CPU), bf16 (GPU or CPU), "
                       "fp16 (GPU), off",
                       choices=AMP)
+    compile: bool = option(False, "torch.compile the generator's synthesis layers for training: inductor "
+                           "fuses their elementwise passes (~1.5x faster steps on the CPU) after a minute or "
+                           "two of compiling in every process; needs a C++ compiler")
     device: str = option("auto", "cpu, cuda or auto", hints=DEVICES)
     seed: int = option(0, "random seed: every random draw of the run derives from (seed, rank, step)")
 
