@@ -5,10 +5,10 @@
 Every variant (precision x compile x thread count) runs in a process of its own, since torch's thread
 count and torch.compile's caches are per process: a Trainer with the built-in run's setting
 (configs/landscape.yaml, procedural frames of 128 px over the whole vertical range of a 256 px scene,
-batch 16, Projected GAN at --d-input 0), two warm-up steps (for --compile, the compiling: its time is
-printed), then --steps timed steps. The table gives images per second from the median step and the
-speed-up over fp32 eager at the same thread count; the variants of one thread count run back to back,
-so they see the same machine.
+batch 16, Projected GAN at --d-input 0), two warm-up steps (for --compile, the compiling, from an empty
+inductor cache: a first run's cost; later processes reuse the compiled kernels), then --steps timed
+steps. The table gives images per second from the median step and the speed-up over fp32 eager at the
+same thread count; the variants of one thread count run back to back, so they see the same machine.
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ def main() -> None:
         for variant in args.variants:
             cmd = [sys.executable, __file__, "--worker", variant, "--threads", str(threads), "--steps",
                    str(args.steps), "--config", args.config]
-            done = subprocess.run(cmd, capture_output=True, text=True,
-                                  env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+            with tempfile.TemporaryDirectory() as cache:  # compile from scratch, as a first run does
+                done = subprocess.run(cmd, capture_output=True, text=True, env=dict(
+                    os.environ, OMP_NUM_THREADS=str(threads), TORCHINDUCTOR_CACHE_DIR=cache))
             if done.returncode:
                 sys.exit(f"{variant} at {threads} threads failed: {done.stderr.strip().splitlines()[-1]}")
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -144,9 +144,9 @@ class Trainer:
         return default_top(res, c.vertical, c.style_spacing, horizon)
 
     def _amp_dtype(self):
-        """Autocast's lower precision, or None. bf16 autocast runs on the CPU too (oneDNN's bf16
-        convolutions: ~1.4x the fp32 training speed on a CPU with AVX512-BF16; benchmarks/convergence.py
-        compares them); fp16 needs a GPU's loss scaling."""
+        """Autocast's lower precision, or None. bf16 autocast runs on the CPU too (oneDNN's bf16 kernels,
+        1.2-1.3x the fp32 step here: benchmarks/train_speed.py), but only when asked for: what it costs
+        in quality is not measured yet (README, Training); fp16 needs a GPU's loss scaling."""
         amp = self.opts.amp
         cuda = self.dev.type == "cuda"
         if amp == "off" or (amp == "auto" and not cuda):
