@@ -9,12 +9,9 @@ continues exactly where the snapshot left it and the RNG state of a snapshot is 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import os
 import resource
-import shutil
 import signal
 import time
 
@@ -24,12 +21,12 @@ from PIL import Image
 
 from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
-from infiniscape.models.native.layers import LevelToRGB, SpatialModConv, ToRGB
 from infiniscape.models.native.model import NativeModel
 from infiniscape.models.registry import build_native, load_config
 
 from . import distributed as D
 from .augment import diff_augment
+from .compiled import compile_synthesis_layers
 from .dataset import open_dataset
 from .discriminator import Discriminator
 from .frames import FrameSampler, FreshLatents, VerticalRange, default_top, grid_image, to_uint8
@@ -42,33 +39,13 @@ from .loss import (
     r1_penalty,
 )
 from .options import TrainOptions
+from .precision import autocast, autocast_dtype
 from .reals import RealStream, to_tensor
 from .run_dir import RunDir
 from .run_reader import GRID
 
-# The layers whose training step is bound by elementwise passes over full-resolution maps (SA-AdaIN's
-# input modulation and per-pixel demodulation, noise, bias, leaky ReLU around a convolution of a few
-# dozen channels): torch.compile fuses them, forward and backward.
-COMPILED_LAYERS = (SpatialModConv, ToRGB, LevelToRGB)
 SAMPLE_SEEDS = 16  # the fixed seeds of the sample grid
 STAT_KEYS = ("loss_G", "loss_D", "r1", "lod", "real_score", "fake_score")
-
-
-def compile_synthesis_layers(g: torch.nn.Module) -> int:
-    """torch.compile the forward of each of g's COMPILED_LAYERS (this instance only: G_ema and the studio
-    stay eager); returns how many. Every layer shape is one compiled graph, so dynamo's per-function
-    cache is sized for all of them instead of silently running the rest eagerly."""
-    if shutil.which(os.environ.get("CXX", "c++")) is None:
-        raise UserError("--compile needs a C++ compiler (inductor builds its kernels): install one, or "
-                        "train without --compile")
-    import torch._dynamo
-
-    layers = [m for m in g.modules() if isinstance(m, COMPILED_LAYERS)]
-    for m in layers:
-        m.forward = torch.compile(m.forward, dynamic=False)
-    config = torch._dynamo.config
-    config.cache_size_limit = max(config.cache_size_limit, 2 * len(layers))
-    return len(layers)
 
 
 class Trainer:
@@ -110,7 +87,7 @@ class Trainer:
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=opts.lr, betas=(0.0, 0.99), eps=1e-8)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr * ratio, betas=(0.0, 0.99**ratio),
                                       eps=1e-8)
-        self.amp_dtype = self._amp_dtype()
+        self.amp_dtype = autocast_dtype(opts.amp, self.dev)
         fp16 = self.amp_dtype == torch.float16
         self.scaler_G = torch.amp.GradScaler(self.dev.type, enabled=fp16)
         self.scaler_D = torch.amp.GradScaler(self.dev.type, enabled=fp16)
@@ -143,25 +120,6 @@ class Trainer:
         c = self.G.cfg
         return default_top(res, c.vertical, c.style_spacing, horizon)
 
-    def _amp_dtype(self):
-        """Autocast's lower precision, or None. bf16 autocast runs on the CPU too (oneDNN's bf16 kernels,
-        1.2-1.3x the fp32 step here: benchmarks/train_speed.py), but only when asked for: what it costs
-        in quality is not measured yet (README, Training); fp16 needs a GPU's loss scaling."""
-        amp = self.opts.amp
-        cuda = self.dev.type == "cuda"
-        if amp == "off" or (amp == "auto" and not cuda):
-            return None
-        if amp == "fp16" and not cuda:
-            raise UserError("--amp fp16 needs a GPU: on the CPU use --amp bf16 (or off)")
-        if amp == "auto":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.dev.type, dtype=self.amp_dtype)
-
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
         o, env, n = self.opts, self.env, self.local_batch
@@ -174,14 +132,14 @@ class Trainer:
         origins = self.sampler.draw_origins(rng, n)
         latents = [FreshLatents(rng)] * n
         lod = o.lod_weight > 0
-        with self._autocast():
+        with autocast(self.dev, self.amp_dtype):
             out = self.sampler.frames(self.G, origins, latents, update_w_avg=True, all_levels=lod)
         fakes, levels = out if lod else (out, None)  # [n, 3, R, R]; the aligned window and its levels
 
         # D: hinge (projected) or logistic loss, plus lazy R1 every r1_interval steps
         do_r1 = self.r1_gamma > 0 and self.step % o.r1_interval == 0
         reals.requires_grad_(do_r1)
-        with self._autocast():
+        with autocast(self.dev, self.amp_dtype):
             real_logits = self.D(aug(reals)).float()
             fake_logits = self.D(aug(fakes.detach())).float()
         loss_D = (hinge_d_loss if self.projected else discriminator_loss)(real_logits, fake_logits)
@@ -194,7 +152,7 @@ class Trainer:
 
         # G: adversarial loss through the updated D, plus the coarse levels' consistency
         self.D.requires_grad_(False)
-        with self._autocast():
+        with autocast(self.dev, self.amp_dtype):
             logits = self.D(aug(fakes)).float()
         loss_G = (hinge_g_loss if self.projected else generator_loss)(logits)
         loss_lod = lod_consistency(levels[0], levels[1:]) if lod else torch.zeros((), device=self.dev)
