@@ -1,8 +1,9 @@
 """Mixed precision of a training step (--amp): which lower precision autocast uses, on which device.
 
 bf16 autocast runs on the CPU too (oneDNN's bf16 kernels, 1.2-1.3x the fp32 step on the 2-core
-development machine: benchmarks/train_speed.py), but only when asked for: what it costs in quality is
-not measured yet (README, Training). fp16 needs a GPU's loss scaling.
+development machine: benchmarks/train_speed.py), but only when asked for: continued in bf16, the
+built-in run drifted where the same state in fp32 improved (README, Training). fp16 needs a GPU's
+loss scaling.
 """
 
 from __future__ import annotations
