@@ -2,8 +2,8 @@
 
 bf16 autocast runs on the CPU too (oneDNN's bf16 kernels, 1.2-1.3x the fp32 step on the 2-core
 development machine: benchmarks/train_speed.py), but only when asked for: continued in bf16, the
-built-in run drifted where the same state in fp32 improved (README, Training). fp16 needs a GPU's
-loss scaling.
+built-in run drifted where the same state in fp32 first improved, then drifted too (README,
+Training). fp16 needs a GPU's loss scaling.
 """
 
 from __future__ import annotations
