@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent))
     ap.add_argument("--crops", type=int, default=0, help="also write crops.png with this many random crops")
     args = ap.parse_args()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     model = load_model(args.model)
     world = World(model, Scene(model=args.model, seed=args.seed), tile_batch=1)
     zoom, _, cy = model.opening_view
