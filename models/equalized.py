@@ -18,7 +18,9 @@ class EqualLinear(nn.Module):
     def __init__(self, in_features: int, out_features: int, bias_init: float = 0.0, lr_mul: float = 1.0,
                  activation: bool = False):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        # in place: an out-of-place op on the meta device (models/budget.py probes on it) goes through
+        # torch._refs, whose first use imports torch._dynamo, ~1 s of every model load
+        self.weight = nn.Parameter(torch.randn(out_features, in_features).div_(lr_mul))
         self.bias = nn.Parameter(torch.full([out_features], float(bias_init)))
         self.weight_gain = lr_mul / math.sqrt(in_features)
         self.lr_mul = lr_mul
