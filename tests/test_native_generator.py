@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -174,9 +177,6 @@ def test_the_blend_is_its_formula_for_few_and_many_codes(codes, channels):
 def test_loading_the_builtin_model_does_not_import_torch_dynamo():
     # torch._dynamo takes ~1 s to import; the parameter-budget probe on the meta device pulled it in
     # through torch._refs (out-of-place ops), after the studio's window had opened
-    import subprocess
-    import sys
-
     code = ("import sys; from infiniscape.models.registry import load_model; load_model('landscape'); "
             "print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
