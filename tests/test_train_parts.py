@@ -1,9 +1,12 @@
 """Training building blocks: frames, discriminator, losses, DiffAugment, run directory, resume."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from infiniscape.models.contract import RenderSettings
 from infiniscape.models.errors import UserError
 from infiniscape.models.lattice import HashedLatents
 from infiniscape.models.native.model import NativeModel
@@ -31,6 +34,18 @@ def test_training_frames_are_crops_of_the_rendered_world(tiny):
     top = y // b * b
     ref = tiny.render_windows([(x, top)], 64, 72, HashedLatents(5))[:, :, y - top:y - top + 64]
     assert torch.equal(frame.clamp(-1, 1), ref)
+
+
+def test_frames_follow_the_samplers_truncation_as_the_studio_render_does(tiny):
+    # FID at a given psi (benchmarks/builtin_fid.py --truncation) measures what the studio shows at it
+    sampler = FrameSampler(tiny, 64, -64.0)
+    sampler.settings = replace(sampler.settings, truncation=0.5)
+    with torch.no_grad():
+        frame = sampler.frames(tiny.generator, [(0, -64)], [HashedLatents(5)])
+        plain = FrameSampler(tiny, 64, -64.0).frames(tiny.generator, [(0, -64)], [HashedLatents(5)])
+    ref = tiny.render_windows([(0, -64)], 64, 64, HashedLatents(5), RenderSettings(truncation=0.5))
+    assert torch.equal(frame.clamp(-1, 1), ref)
+    assert not torch.equal(plain, frame)
 
 
 def test_frame_offsets_span_one_anchor_period_on_the_base_grid(tiny):

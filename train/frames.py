@@ -121,7 +121,7 @@ class FrameSampler:
         device = next(generator.parameters()).device
         batch = stack_window_inputs(inputs, device)
         rgb = generator(batch["x"], batch["z"], batch["conv_weights"], batch["rgb_weights"], batch["noises"],
-                        update_w_avg=update_w_avg, all_levels=all_levels)
+                        truncation=self.settings.truncation, update_w_avg=update_w_avg, all_levels=all_levels)
         o = -self.model.plan.output.offset
         if not all_levels:
             return rgb[:, :, o + dy:o + dy + r, o:o + w]  # [N, 3, R, W]
