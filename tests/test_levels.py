@@ -15,7 +15,7 @@ from infiniscape.renderer.edits import AddAnchor, Resample
 from infiniscape.renderer.fusion import FusionParams
 from infiniscape.renderer.scene import Scene
 from infiniscape.renderer.world import LEVELS, World, downsample_quad, to_uint8
-from infiniscape.train.levels import fit_level_heads
+from infiniscape.train.levels import fit_level_heads, with_head_hidden
 from infiniscape.train.loss import lod_consistency
 
 
@@ -55,6 +55,29 @@ def test_level_tiles_stitch_exactly_to_a_one_pass_render(tiny_levels, level):
     for tile, part in zip(tiles, parts, strict=True):
         ox, oy = (tile.ix + 1) * t, (tile.iy + 1) * t
         assert (whole[:, oy:oy + t, ox:ox + t] - part).abs().max() <= 1e-5
+
+
+def test_heads_widened_with_a_hidden_branch_render_as_before_then_stitch_exactly(tiny_levels, tmp_path):
+    lat, t = HashedLatents(3), tiny_levels.tile_size
+    tiles = [Tile(ix, iy, 2) for iy in (-1, 0) for ix in (-1, 0, 1)]
+    before = tiny_levels.render(tiles, lat)
+    wide = with_head_hidden(tiny_levels, 8)
+    assert wide.cfg.level_head_hidden == 8 and tiny_levels.cfg.level_head_hidden == 0
+    assert torch.equal(wide.render(tiles, lat), before)  # the new branch starts at zero
+    g = torch.Generator().manual_seed(2)
+    for head in wide.generator.synthesis.level_torgbs:
+        head.hidden_to_rgb.copy_(torch.randn(head.hidden_to_rgb.shape, generator=g) * 0.1)
+    parts = wide.render(tiles, lat)
+    assert (parts - before).abs().max() > 1e-3
+    s = t << 2
+    whole = wide.render_windows([(-s, -s)], 3 * s, 2 * s, lat, level=2)[0]
+    for tile, part in zip(tiles, parts, strict=True):
+        ox, oy = (tile.ix + 1) * t, (tile.iy + 1) * t
+        assert (whole[:, oy:oy + t, ox:ox + t] - part).abs().max() <= 1e-5
+    save_checkpoint(wide.generator, tmp_path / "wide.pt")
+    loaded = load_model(str(tmp_path / "wide.pt"))
+    assert loaded.cfg.level_head_hidden == 8
+    assert torch.equal(loaded.render(tiles, lat), parts)
 
 
 @pytest.mark.parametrize("field", ["local", "style", "noise0", "noise3"])
@@ -166,4 +189,8 @@ def test_fitting_level_heads_brings_the_coarse_levels_closer_and_keeps_the_image
                  "--resolution", "64"]) == 0
     fitted = load_model(str(out))
     assert fitted.trained["levels_fitted"]["steps"] == 2
+    assert main(["levels", str(out), "--out", str(out), "--steps", "2", "--batch", "2",
+                 "--resolution", "64", "--head-hidden", "4"]) == 0
+    widened = load_model(str(out))
+    assert widened.cfg.level_head_hidden == widened.trained["levels_fitted"]["head_hidden"] == 4
     assert main(["levels", "tiny", "--out", str(tmp_path / "x.png")]) == 2

@@ -8,13 +8,28 @@ box-downsampled full-resolution frame. The full-resolution output is unchanged b
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
+from infiniscape.models.native.generator import NativeGenerator
 from infiniscape.models.native.model import NativeModel
 
 from .frames import FrameSampler, FreshLatents, VerticalRange
 from .loss import lod_consistency
+
+
+def with_head_hidden(model: NativeModel, hidden: int) -> NativeModel:
+    """The same model with level heads of ``hidden`` hidden channels (NativeConfig.level_head_hidden):
+    every other weight and each head's linear part kept, a new hidden branch starting at zero (the
+    levels render as before until it is fitted), a dropped one discarded."""
+    if hidden == model.cfg.level_head_hidden:
+        return model
+    g = NativeGenerator(replace(model.cfg, level_head_hidden=hidden))
+    missing, unexpected = g.load_state_dict(model.generator.state_dict(), strict=False)
+    assert all(".hidden_" in k for k in missing + unexpected), (missing, unexpected)
+    return NativeModel(g, device=model.device, source=model.source, trained=model.trained)
 
 
 def fit_level_heads(model: NativeModel, steps: int = 400, batch: int = 8, resolution: int = 128,

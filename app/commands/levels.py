@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     a("--resolution", type=positive("--resolution"), default=128, help="frame size (default 128)")
     a("--lr", type=float, default=0.002, help="Adam learning rate of the heads (default 0.002; a smaller "
       "one refines heads that were trained in)")
+    a("--head-hidden", type=int, default=None, metavar="N", help="hidden channels of the heads' nonlinear "
+      "branch (0: linear heads; default: the checkpoint's)")
     a("--seed", type=int, default=0)
 
 
@@ -29,14 +31,18 @@ def run(args: argparse.Namespace) -> int:
     from infiniscape.models.native.model import NativeModel
     from infiniscape.models.registry import load_model, save_checkpoint
     from infiniscape.renderer.export import check_writable
-    from infiniscape.train.levels import fit_level_heads
+    from infiniscape.train.levels import fit_level_heads, with_head_hidden
 
     if not args.lr > 0:  # refused before the model loads
         raise UserError(f"--lr must be positive, got {args.lr}")
+    if args.head_hidden is not None and not 0 <= args.head_hidden <= 1024:
+        raise UserError(f"--head-hidden must be 0 to 1024 channels, got {args.head_hidden}")
     model = load_model(args.model)
     if not isinstance(model, NativeModel):
         raise UserError(f"{args.model} is a {model.family} model: only native models have level heads "
                         "(other families' coarse levels are downsampled full tiles)")
+    if args.head_hidden is not None:
+        model = with_head_hidden(model, args.head_hidden)
     out = Path(args.out)
     if out.suffix != ".pt":
         raise UserError(f"--out {out}: write a .pt checkpoint")
@@ -49,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     losses = fit_level_heads(model, args.steps, args.batch, args.resolution, lr=args.lr, seed=args.seed,
                              progress=progress)
     extra = {**model.trained, "levels_fitted": {"steps": args.steps, "lr": args.lr,
+                                                "head_hidden": model.cfg.level_head_hidden,
                                                 "consistency": round(losses[-1], 5),
                                                 "from": str(Path(args.model).name)}}
     save_checkpoint(model.generator, out, extra=extra, half=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 # Ranges of the scalar fields: far beyond any trained model, far below what exhausts memory.
 BOUNDS = {"tile_size": (8, 4096), "z_dim": (1, 4096), "w_dim": (1, 4096), "mapping_layers": (0, 32),
           "local_channels": (1, 1024), "style_spacing": (8, 1 << 24), "coord_octaves": (0, 16),
-          "init_seed": (0, (1 << 63) - 1)}
+          "init_seed": (0, (1 << 63) - 1), "level_head_hidden": (0, 1024)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class NativeConfig:
     # `share` of each anchor's variance (FieldSpec.octaves). Empty: independent anchors, as trained.
     style_octaves: tuple[tuple[int, int, float], ...] = ()
     init_seed: int = 0  # weights of an untrained model are drawn from this seed
+    # The coarse levels' RGB heads (LevelToRGB): 0 = one modulated 3x3 convolution, linear in the
+    # stage's features; N > 0 adds a nonlinear branch with N hidden channels. Chosen when the heads
+    # are fitted (`infiniscape levels --head-hidden N`), not by training.
+    level_head_hidden: int = 0
     # Resolutions from coarse to fine; each stage after the first upsamples 2x.
     stages: tuple[StageSpec, ...] = field(default_factory=lambda: (
         StageSpec(128, 3), StageSpec(96, 2), StageSpec(64, 2), StageSpec(32, 1), StageSpec(16, 1)))

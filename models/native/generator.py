@@ -130,7 +130,8 @@ class Synthesis(nn.Module):
         self.torgbs = nn.ModuleList(torgbs)
         # built last, so the other weights are drawn as before the heads existed; the finest stage
         # has none (it is level 0 itself)
-        self.level_torgbs = nn.ModuleList(LevelToRGB(s.channels, cfg.w_dim) for s in cfg.stages[:-1])
+        self.level_torgbs = nn.ModuleList(LevelToRGB(s.channels, cfg.w_dim, cfg.level_head_hidden)
+                                          for s in cfg.stages[:-1])
 
     @property
     def levels(self) -> int:

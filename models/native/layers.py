@@ -137,17 +137,33 @@ class ToRGB(nn.Module):
 class LevelToRGB(nn.Module):
     """A coarse level's residual RGB head: spatially modulated 3x3 valid convolution, no
     demodulation, zero at initialisation (the level starts as the skip sum so far).
-    [N, C, H, W] -> [N, 3, H - 2, W - 2]."""
+    [N, C, H, W] -> [N, 3, H - 2, W - 2].
 
-    def __init__(self, in_channels: int, w_dim: int):
+    With ``hidden`` > 0 a second branch reads the same modulated features: a 3x3 valid convolution
+    to ``hidden`` channels, leaky ReLU, a 1x1 convolution to RGB (zero at initialisation, so a head
+    widened from a fitted linear one starts as it). A linear read-out cannot undo what the finer
+    stages' nonlinearities do to colour near the horizon; this branch can."""
+
+    def __init__(self, in_channels: int, w_dim: int, hidden: int = 0):
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.zeros(3, in_channels, 3, 3))
         self.bias = nn.Parameter(torch.zeros(3))
         self.weight_gain = 1.0 / math.sqrt(in_channels * 9)
+        self.hidden = hidden
+        if hidden:
+            self.hidden_weight = nn.Parameter(torch.randn(hidden, in_channels, 3, 3))
+            self.hidden_bias = nn.Parameter(torch.zeros(hidden))
+            self.hidden_to_rgb = nn.Parameter(torch.zeros(3, hidden))
 
     def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x * styles, self.weight * self.weight_gain, self.bias)
+        x = x * styles
+        y = F.conv2d(x, self.weight * self.weight_gain, self.bias)
+        if self.hidden:
+            h = F.conv2d(x, self.hidden_weight * self.weight_gain, self.hidden_bias)
+            h = F.leaky_relu(h, 0.2) * LRELU_GAIN
+            y = y + conv1x1(h, self.hidden_to_rgb * (1.0 / math.sqrt(self.hidden)))
+        return y
 
 
 def conv1x1(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
