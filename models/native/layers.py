@@ -141,8 +141,9 @@ class LevelToRGB(nn.Module):
 
     With ``hidden`` > 0 a second branch reads the same modulated features: a 3x3 valid convolution
     to ``hidden`` channels, leaky ReLU, a 1x1 convolution to RGB (zero at initialisation, so a head
-    widened from a fitted linear one starts as it). A linear read-out cannot undo what the finer
-    stages' nonlinearities do to colour near the horizon; this branch can."""
+    widened from a fitted linear one starts as it). A linear read-out follows badly what the finer
+    stages' nonlinearities do to colour near the horizon; this branch follows it better, at a cost:
+    it runs at a coarse tile's full size (the built-in's 1/8 view: 1.40x the 1x view, 1.22x without)."""
 
     def __init__(self, in_channels: int, w_dim: int, hidden: int = 0):
         super().__init__()
