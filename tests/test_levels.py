@@ -194,3 +194,4 @@ def test_fitting_level_heads_brings_the_coarse_levels_closer_and_keeps_the_image
     widened = load_model(str(out))
     assert widened.cfg.level_head_hidden == widened.trained["levels_fitted"]["head_hidden"] == 4
     assert main(["levels", "tiny", "--out", str(tmp_path / "x.png")]) == 2
+    assert main(["levels", "tiny", "--out", str(out), "--head-hidden", "5000"]) == 2

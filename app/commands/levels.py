@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from infiniscape.models.errors import UserError
+    from infiniscape.models.native.config import BOUNDS
     from infiniscape.models.native.model import NativeModel
     from infiniscape.models.registry import load_model, save_checkpoint
     from infiniscape.renderer.export import check_writable
@@ -35,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.lr > 0:  # refused before the model loads
         raise UserError(f"--lr must be positive, got {args.lr}")
-    if args.head_hidden is not None and not 0 <= args.head_hidden <= 1024:
-        raise UserError(f"--head-hidden must be 0 to 1024 channels, got {args.head_hidden}")
+    lo, hi = BOUNDS["level_head_hidden"]
+    if args.head_hidden is not None and not lo <= args.head_hidden <= hi:
+        raise UserError(f"--head-hidden must be {lo} to {hi} channels, got {args.head_hidden}")
     model = load_model(args.model)
     if not isinstance(model, NativeModel):
         raise UserError(f"{args.model} is a {model.family} model: only native models have level heads "
