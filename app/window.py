@@ -90,12 +90,12 @@ class StudioWindow:
                 self.present()
                 if done:
                     break
-                active_until = self._pace(studio, t0, active_until)
+                active_until = self.pace(studio, t0, active_until)
         finally:
             studio.wake = previous_wake  # no wakes into a window about to close
         return 0
 
-    def _pace(self, studio, t0: float, active_until: float) -> float:
+    def pace(self, studio, t0: float, active_until: float) -> float:
         """After a frame that started at ``t0``: record its work, then wait for the next one (the FPS
         limit while active, else until woken). Returns the new end of the active stretch."""
         if studio.intents.vsync != self.vsync:
