@@ -156,6 +156,30 @@ def test_resume_continues_exactly_where_the_snapshot_left(tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a), name
 
 
+def test_data_workers_render_the_same_reals_ahead_and_after_a_jump(tmp_path):
+    from infiniscape.train.procedural import ProceduralLandscapes
+    from infiniscape.train.reals import RealStream
+
+    dataset = ProceduralLandscapes(32, seed=3)
+    serial, pooled = RealStream(dataset, 0), RealStream(dataset, 0, workers=2)
+    try:
+        for start, ahead in ((0, 4), (4, 8), (40, 44)):  # the last: a jump the prefetch did not foresee
+            assert np.array_equal(pooled.images(start, 4, next_start=ahead), serial.images(start, 4))
+        assert pooled._ahead[:2] == (44, 4)
+    finally:
+        pooled.close()
+    assert pooled._pool is None
+
+    straight, with_workers = _trainer(tmp_path / "a"), _trainer(tmp_path / "b", data_workers=2)
+    try:
+        for _ in range(2):
+            straight.train_step(), with_workers.train_step()
+    finally:
+        with_workers.reals.close()
+    a, b = straight.G.state_dict(), with_workers.G.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 @pytest.mark.parametrize("loss", ["stylegan2", "projected"])
 def test_bf16_autocast_trains_on_the_cpu_with_float32_weights_and_w_avg(tmp_path, loss):
     """--amp bf16 runs the GPU's mixed-precision step on the CPU: activations in bf16, parameters,

@@ -65,7 +65,7 @@ class Trainer:
             self.sampler = FrameSampler(self.model, res, vertical or opts.y_band or self._top(res))
         except ValueError as e:
             raise UserError(str(e)) from None
-        self.reals = RealStream(self.dataset, opts.seed)
+        self.reals = RealStream(self.dataset, opts.seed, opts.data_workers)
         if opts.batch % env.world_size:
             raise UserError(f"--batch {opts.batch} does not split over {env.world_size} processes")
         self.local_batch = opts.batch // env.world_size
@@ -128,7 +128,7 @@ class Trainer:
         augmented = o.diffaug or self.projected  # Projected GAN always augments (Sauer et al.)
         aug = (lambda x: diff_augment(x, generator=tgen)) if augmented else (lambda x: x)
         start = self.nimg + env.rank * n
-        reals = to_tensor(self.reals.images(start, n), self.dev)
+        reals = to_tensor(self.reals.images(start, n, next_start=start + o.batch), self.dev)
         origins = self.sampler.draw_origins(rng, n)
         latents = [FreshLatents(rng)] * n
         lod = o.lod_weight > 0
@@ -254,6 +254,7 @@ class Trainer:
         try:
             return self._loop(total, progress)
         finally:
+            self.reals.close()
             for s, h in zip((signal.SIGTERM, signal.SIGINT), old, strict=True):
                 signal.signal(s, h)
 
