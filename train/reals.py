@@ -70,6 +70,9 @@ class RealStream:
     def _submit(self, start: int, count: int):
         if self._pool is None:
             # fork: the workers inherit the dataset (nothing pickled) and need no torch
+            if "fork" not in multiprocessing.get_all_start_methods():
+                raise UserError("--data-workers needs processes started by fork (Linux, macOS): "
+                                "train with --data-workers 0 here")
             ctx = multiprocessing.get_context("fork")
             self._pool = ctx.Pool(self.workers, initializer=_start_worker, initargs=(self.dataset,))
         indices = [self.index(p) for p in range(start, start + count)]
