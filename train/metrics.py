@@ -44,13 +44,16 @@ def features(images: np.ndarray, batch: int = 16) -> np.ndarray:
 
 
 def fid_from_features(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets [N, D]."""
-    import scipy.linalg
+    """Fréchet distance between Gaussians fitted to two feature sets [N, D].
 
+    tr sqrt(Sa Sb) is the sum of the square roots of Sa Sb's eigenvalues (real and >= 0: Sa Sb is
+    similar to Sa^1/2 Sb Sa^1/2; rounding negatives clipped), not scipy's sqrtm of the product: the
+    same FIDs here to 0.01 (55.71, 9.57 on the card's files), and seconds where sqrtm took over ten
+    minutes on the rank-deficient covariances of 500 frames."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     sigma_a, sigma_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = scipy.linalg.sqrtm(sigma_a @ sigma_b, disp=False)
-    return float(np.real(np.square(mu_a - mu_b).sum() + np.trace(sigma_a + sigma_b - 2 * root)))
+    trace_root = np.sqrt(np.clip(np.linalg.eigvals(sigma_a @ sigma_b).real, 0, None)).sum()
+    return float(np.square(mu_a - mu_b).sum() + np.trace(sigma_a) + np.trace(sigma_b) - 2 * trace_root)
 
 
 def kid_from_features(a: np.ndarray, b: np.ndarray, subsets: int = 100, max_subset: int = 1000,
@@ -78,19 +81,24 @@ def real_images(dataset, count: int, start: int = 0) -> np.ndarray:
     return np.stack([dataset[(start + i * step) % len(dataset)] for i in range(count)])
 
 
+def frame_origins(sampler, count: int, x_shift: int = 0, seed: int = 0, batch: int = 8) -> list:
+    """The world (x, y) of each of model_frames' frames, drawn as it draws them, without rendering."""
+    rng = np.random.default_rng([seed, x_shift])
+    return [o for i in range(0, count, batch)
+            for o in sampler.draw_origins(rng, min(batch, count - i), x_shift=x_shift)]
+
+
 @torch.no_grad()
 def model_frames(generator, sampler, count: int, x_shift: int = 0, seed: int = 0,
                  batch: int = 8) -> np.ndarray:
     """``count`` G frames at the training offsets (shifted by x_shift), scene seeds seed, seed + 1, ..."""
     from .frames import to_uint8
 
-    rng = np.random.default_rng([seed, x_shift])
+    origins = frame_origins(sampler, count, x_shift, seed, batch)
     out = []
     for i in range(0, count, batch):
-        k = min(batch, count - i)
-        origins = sampler.draw_origins(rng, k, x_shift=x_shift)
-        latents = [HashedLatents(seed + i + j) for j in range(k)]
-        out.append(to_uint8(sampler.frames(generator, origins, latents).float().clamp(-1, 1)))
+        latents = [HashedLatents(seed + i + j) for j in range(min(batch, count - i))]
+        out.append(to_uint8(sampler.frames(generator, origins[i:i + batch], latents).float().clamp(-1, 1)))
     return np.concatenate(out)
 
 
