@@ -112,6 +112,8 @@ def report_command(args) -> None:
     from infiniscape.train.metrics import fid_from_features, kid_from_features
 
     real = np.load(args.real)
+    # every file's heights read first: a missing one stops the report before its table starts
+    heights = {p: _heights(p) for p in [args.real, *args.other]} if args.by_height else {}
     print(f"{'features':<40} {'samples':>8} {'FID vs ' + Path(args.real).name:>20} {'KID x 1e3':>10}", end="")
     print("".join(f" {'FID ' + h:>12}" for h in HEIGHTS) if args.by_height else "")
     for path in args.other:
@@ -119,7 +121,7 @@ def report_command(args) -> None:
         kid = kid_from_features(real, f) * 1e3
         print(f"{Path(path).name:<40} {len(f):>8} {fid_from_features(real, f):>20.2f} {kid:>10.2f}", end="")
         if args.by_height:  # fewer frames per class: compare rows with each other, not with the total
-            hr, hf = _heights(args.real), _heights(path)
+            hr, hf = heights[args.real], heights[path]
             print("".join(f" {fid_from_features(real[hr == c], f[hf == c]):>6.2f} ({(hf == c).sum():>4})"
                           for c in range(len(HEIGHTS))), end="")
         print()
