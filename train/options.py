@@ -87,7 +87,7 @@ class TrainOptions:
     device: str = option("auto", "cpu, cuda or auto", hints=DEVICES)
     data_workers: int = option(0, "processes that render or decode the real frames, the next step's while "
                                   "this one trains (0: the training process itself, enough on a CPU); a "
-                                  "GPU wants several: a core renders ~300 procedural 128 px frames a second")
+                                  "GPU wants several: a core renders ~260 procedural 128 px frames a second")
     seed: int = option(0, "random seed: every random draw of the run derives from (seed, rank, step)")
 
     def check(self) -> None:

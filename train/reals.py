@@ -3,7 +3,7 @@ run (or another process of it) reads exactly the images a straight run would.
 
 With ``workers`` the frames are rendered (procedural) or decoded (a folder) by that many processes,
 and the next step's frames while this step trains: on a GPU one core cannot keep up (the procedural
-source makes ~300 frames of 128 px a second on one core of this CPU)."""
+source makes ~260 frames of 128 px a second on one core of this CPU: benchmarks/procedural_speed.py)."""
 
 from __future__ import annotations
 
